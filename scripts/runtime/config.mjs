@@ -1,0 +1,70 @@
+// Reads the project's wrangler configs with wrangler's own reader, so the local
+// runtime declares exactly the bindings, vars and triggers that deploy would.
+import fs from "node:fs";
+import path from "node:path";
+import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
+
+/** The three workers, gateway first: it is the one that listens. */
+export const CONFIG_PATHS = ["wrangler.toml", "services/users/wrangler.toml", "services/orders/wrangler.toml"];
+
+/**
+ * @typedef {object} WorkerSpec
+ * @property {string} name            worker name, as service bindings name it
+ * @property {string} alias           short name used by the scheduled door (gateway, users, orders)
+ * @property {string} configPath
+ * @property {string} mainPath        absolute path of the entry module
+ * @property {string} baseDir         every .py under it is uploaded, as in a deploy
+ * @property {string[]} crons
+ * @property {object} workerOptions   miniflare options derived by wrangler (bindings, vars, queues)
+ * @property {{binding: string, migrationsDir: string}[]} migrations
+ */
+
+/** @returns {WorkerSpec} */
+export function readWorker(root, relPath, varOverrides) {
+  const configPath = path.resolve(root, relPath);
+  const config = unstable_readConfig({ config: configPath });
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath);
+  workerOptions.bindings = { ...workerOptions.bindings, ...readDevVars(configPath), ...varOverrides };
+  return {
+    name: config.name,
+    alias: config.name.replace(/^edge-/, ""),
+    configPath,
+    mainPath: path.resolve(config.main),
+    baseDir: path.resolve(config.base_dir ?? path.dirname(config.main)),
+    crons: config.triggers?.crons ?? [],
+    workerOptions,
+    migrations: (config.d1_databases ?? []).map((db) => ({
+      binding: db.binding,
+      migrationsDir: path.resolve(path.dirname(configPath), db.migrations_dir ?? "migrations"),
+    })),
+  };
+}
+
+/** `.dev.vars` beside a config holds local secrets (never committed), as wrangler dev reads them. */
+function readDevVars(configPath) {
+  const file = path.join(path.dirname(configPath), ".dev.vars");
+  if (!fs.existsSync(file)) return {};
+  const vars = {};
+  for (const line of fs.readFileSync(file, "utf8").split(/\r?\n/)) {
+    const match = line.match(/^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/);
+    if (match) vars[match[1]] = match[2].replace(/^"(.*)"$/, "$1");
+  }
+  return vars;
+}
+
+/** Every Python source under base_dir, keyed by its path in the upload; main lands at the root. */
+export function collectModules(spec) {
+  const modules = {};
+  const walk = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory() && entry.name !== "__pycache__") walk(full);
+      else if (entry.isFile() && entry.name.endsWith(".py") && full !== spec.mainPath) {
+        modules[path.relative(spec.baseDir, full)] = fs.readFileSync(full);
+      }
+    }
+  };
+  walk(spec.baseDir);
+  modules[path.basename(spec.mainPath)] = fs.readFileSync(spec.mainPath);
+  return modules;
+}

@@ -1,0 +1,64 @@
+"""The local runtime's side of a Python worker's interpreter.
+
+It calls the worker's `Default` entrypoint the way workerd's Python entrypoint
+helper does: a fresh instance per event built from (ctx, env); `fetch` receives the
+request through `python_from_rpc` (a `workers.Request`) and its result goes back
+through `python_to_rpc`; `queue` and `scheduled` receive the raw JS objects and are
+called "relaxed" (extra arguments dropped), so handler signatures that work here
+work on Cloudflare.
+"""
+
+import inspect
+import sys
+import traceback
+from typing import Any
+
+from workers import python_from_rpc, python_to_rpc
+
+_main: Any = None
+
+
+def load(module_name: str) -> str:
+    """Import the worker's main module; '' on success, else the formatted traceback."""
+    global _main
+    try:
+        _main = __import__(module_name)
+        _main.Default  # noqa: B018 - the entrypoint class must exist
+    except BaseException:
+        return traceback.format_exc()
+    return ""
+
+
+def runtime_info() -> dict[str, str]:
+    return {"python": sys.version.split()[0], "platform": sys.platform}
+
+
+def _relaxed(method: Any, *args: Any) -> Any:
+    """Pass only as many positional arguments as the handler declares."""
+    params = inspect.signature(method).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
+        return method(*args)
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return method(*args[: len(positional)])
+
+
+async def _call(method: Any, *args: Any) -> Any:
+    result = _relaxed(method, *args)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+async def fetch(ctx: Any, env: Any, request: Any) -> Any:
+    worker = _main.Default(ctx, env)
+    return python_to_rpc(await _call(worker.fetch, python_from_rpc(request)))
+
+
+async def queue(ctx: Any, env: Any, batch: Any) -> None:
+    worker = _main.Default(ctx, env)
+    await _call(worker.queue, batch, worker.env, ctx)
+
+
+async def scheduled(ctx: Any, env: Any, controller: Any) -> None:
+    worker = _main.Default(ctx, env)
+    await _call(worker.scheduled, controller, worker.env, ctx)

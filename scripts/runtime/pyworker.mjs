@@ -1,0 +1,118 @@
+// One Python worker in its own Pyodide interpreter, set up the way workerd sets up
+// Python Workers: the SDK's runtime-internal modules registered, the worker's
+// packages unpacked into site-packages, every uploaded module under /session/metadata
+// and the main module imported at start.
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadPyodide } from "pyodide";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const APP_DIR = "/session/metadata";
+
+/** Compatibility flags the SDK reads, as they stand for the configs' compatibility date. */
+const COMPAT_FLAGS = {
+  python_workflows_implicit_dependencies: true,
+  python_request_headers_preserve_commas: true,
+};
+
+export class WorkerImportError extends Error {}
+
+export class PythonWorker {
+  /** @param {import('./config.mjs').WorkerSpec} spec */
+  constructor(spec, { wheelsDir, modules, log }) {
+    this.spec = spec;
+    this.wheelsDir = wheelsDir;
+    this.modules = modules;
+    this.log = log;
+    this.env = null;
+  }
+
+  async start() {
+    const py = await loadPyodide({
+      env: { HOME: "/session" },
+      stdout: (line) => this.log(line),
+      stderr: (line) => this.log(line),
+    });
+    for (const wheel of fs.readdirSync(this.wheelsDir).filter((f) => f.endsWith(".whl")).sort()) {
+      const bytes = new Uint8Array(fs.readFileSync(path.join(this.wheelsDir, wheel)));
+      await py.unpackArchive(bytes, "wheel", { extractDir: py.FS.sitePackages ?? "/lib/python3.14/site-packages" });
+    }
+    py.registerJsModule("_cloudflare_compat_flags", COMPAT_FLAGS);
+    py.registerJsModule("_pyodide_entrypoint_helper", this.#entrypointHelper());
+    for (const [rel, bytes] of Object.entries(this.modules)) {
+      const target = `${APP_DIR}/${rel}`;
+      py.FS.mkdirTree(path.posix.dirname(target));
+      py.FS.writeFile(target, new Uint8Array(bytes));
+    }
+    py.FS.writeFile("/session/_edge_local_host.py", fs.readFileSync(path.join(HERE, "host.py")));
+    py.runPython(`import sys; sys.path[:0] = ["${APP_DIR}", "/session"]`);
+    this.host = py.pyimport("_edge_local_host");
+    const failure = this.host.load(path.basename(this.spec.mainPath, ".py"));
+    if (failure) {
+      throw new WorkerImportError(`worker ${this.spec.name} failed to import ${path.relative(process.cwd(), this.spec.mainPath)}:\n${failure}`);
+    }
+    this.py = py;
+    return this;
+  }
+
+  runtimeInfo() {
+    return this.host.runtime_info().toJs({ dict_converter: Object.fromEntries });
+  }
+
+  /** Hooks the SDK imports from the runtime (see workers/utils.py and entrypoints.py). */
+  #entrypointHelper() {
+    const worker = this;
+    return {
+      cloudflareWorkersModule: {
+        get env() {
+          return worker.env;
+        },
+        waitUntil: (promise) => worker.pending.add(Promise.resolve(promise)),
+      },
+      cloudflareSocketsModule: {},
+      patchWaitUntil() {},
+      doAnImport(name) {
+        throw new Error(`the local runtime cannot import the JavaScript module ${name}`);
+      },
+      patch_env_helper() {
+        throw new Error("workers.patch_env is not supported by the local runtime");
+      },
+    };
+  }
+
+  /** An ExecutionContext whose waitUntil work is awaited before the event counts as done. */
+  #context() {
+    const pending = new Set();
+    this.pending = pending;
+    return {
+      ctx: {
+        waitUntil: (promise) => pending.add(Promise.resolve(promise).catch((e) => this.log(`waitUntil failed: ${e}`))),
+        passThroughOnException() {},
+        props: {},
+      },
+      settled: () => Promise.allSettled([...pending]),
+    };
+  }
+
+  async #dispatch(kind, arg) {
+    const { ctx, settled } = this.#context();
+    try {
+      return await this.host[kind](ctx, this.env, arg);
+    } finally {
+      settled();
+    }
+  }
+
+  fetch(request) {
+    return this.#dispatch("fetch", request);
+  }
+
+  queue(batch) {
+    return this.#dispatch("queue", batch);
+  }
+
+  scheduled(controller) {
+    return this.#dispatch("scheduled", controller);
+  }
+}

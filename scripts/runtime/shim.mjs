@@ -1,0 +1,51 @@
+// The JS worker that stands in workerd for each Python worker. Miniflare runs it with
+// the real bindings, queues and triggers from the worker's config; every event it gets
+// goes over the function-valued service binding BRIDGE to Node, which runs the Python
+// worker and answers. Queue outcomes (ack/retry per message) are applied here, so
+// retries, delays and dead-lettering are miniflare's own.
+
+export const BRIDGE = "__PYTHON_BRIDGE";
+export const EVENT_HEADER = "x-local-runtime-event";
+
+export const SHIM_SOURCE = `
+const EVENT = ${JSON.stringify(EVENT_HEADER)};
+
+function bridged(env, event, payload) {
+  return env.${BRIDGE}.fetch("http://python.local/", {
+    method: "POST",
+    headers: { [EVENT]: event, "content-type": "application/json" },
+    body: JSON.stringify(payload),
+  });
+}
+
+async function settle(response, what) {
+  if (response.ok) return response.json();
+  throw new Error(what + " failed in Python: " + (await response.text()));
+}
+
+export default {
+  async fetch(request, env) {
+    const headers = new Headers(request.headers);
+    headers.set(EVENT, "fetch");
+    return env.${BRIDGE}.fetch(new Request(request, { headers }));
+  },
+
+  async queue(batch, env) {
+    const messages = batch.messages.map((m) => ({
+      id: m.id, timestamp: m.timestamp.getTime(), body: m.body, attempts: m.attempts,
+    }));
+    const outcome = await settle(await bridged(env, "queue", { queue: batch.queue, messages }), "queue " + batch.queue);
+    const byId = new Map(outcome.decisions.map((d) => [d.id, d]));
+    for (const message of batch.messages) {
+      const decision = byId.get(message.id);
+      if (decision?.action === "retry") message.retry(decision.options);
+      else if (decision?.action === "ack") message.ack();
+    }
+    if (outcome.error) throw new Error(outcome.error);
+  },
+
+  async scheduled(controller, env) {
+    await settle(await bridged(env, "scheduled", { cron: controller.cron, scheduledTime: controller.scheduledTime }), "scheduled " + controller.cron);
+  },
+};
+`;

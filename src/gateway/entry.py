@@ -1,0 +1,11 @@
+"""Gateway worker entry: the runtime's request in, the gateway app's answer out."""
+
+from workers import WorkerEntrypoint
+
+from gateway.app import build_app
+from shared.platform import serve
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        return await serve(request, build_app(self.env))

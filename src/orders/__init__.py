@@ -1,0 +1,1 @@
+"""The orders worker: orders, idempotency and the asynchronous order pipeline."""

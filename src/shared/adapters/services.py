@@ -1,0 +1,50 @@
+"""A service binding as an HTTP client that answers in `shared.http` terms.
+
+Failures come back as `ServiceError`s carrying the status the gateway owes its
+client: 502 (the service answered with a failure), 503 (it could not be reached),
+504 (it did not answer in time).
+"""
+
+import asyncio
+from typing import Any
+
+from shared.http import HttpResponse
+
+INTERNAL_ORIGIN = "https://internal.invalid"
+
+
+class ServiceError(Exception):
+    def __init__(self, service: str, status: int, detail: str) -> None:
+        super().__init__(f"{service}: {detail}")
+        self.service = service
+        self.status = status
+        self.detail = detail
+
+
+class ServiceClient:
+    def __init__(self, name: str, binding: Any, timeout_seconds: float) -> None:
+        self.name = name
+        self._binding = binding
+        self._timeout = timeout_seconds
+
+    async def request(self, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> HttpResponse:
+        """Send one request; the service's answer, or a `ServiceError` for a 5xx, no answer or a timeout."""
+        try:
+            response = await asyncio.wait_for(self._send(method, path, headers, body), self._timeout)
+        except TimeoutError:
+            raise ServiceError(self.name, 504, f"{self.name} did not answer in time") from None
+        except ServiceError:
+            raise
+        except Exception as error:  # noqa: BLE001 - any transport failure means unreachable
+            raise ServiceError(self.name, 503, f"{self.name} is unavailable") from error
+        if response.status >= 500:
+            raise ServiceError(self.name, 503 if response.status == 503 else 502, f"{self.name} failed")
+        return response
+
+    async def _send(self, method: str, path: str, headers: dict[str, str], body: bytes) -> HttpResponse:
+        options: dict[str, Any] = {"method": method, "headers": headers}
+        if body:
+            options["body"] = body
+        response = await self._binding.fetch(INTERNAL_ORIGIN + path, **options)
+        payload = await response.bytes()
+        return HttpResponse(response.status, payload, {k.lower(): v for k, v in response.headers.items()})

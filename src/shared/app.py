@@ -1,0 +1,66 @@
+"""The request pipeline every worker runs: route, run, map errors, stamp, log.
+
+Pure Python over `shared.http` types, so it is tested in CPython; the entry modules
+only convert the runtime's request into an `HttpRequest` and back.
+"""
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from shared.http import REQUEST_ID_HEADER, SECURITY_HEADERS, HttpRequest, HttpResponse, Router, problem, problem_for
+from shared.logging import Logger
+
+Middleware = Callable[[HttpRequest], Awaitable[HttpResponse | None]]
+
+
+class WorkerApp:
+    """A worker's routes plus what its handlers need (`context` is passed as keyword arguments)."""
+
+    def __init__(self, worker: str, router: Router, context: dict[str, Any] | None = None) -> None:
+        self.worker = worker
+        self.router = router
+        self.context = context or {}
+        self.log = Logger(worker=worker)
+
+    async def handle(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        log = self.log.bind(request_id=request.request_id)
+        handler, params, route = self.router.match(request.method, request.path)
+        try:
+            if handler is None:
+                response = self._unrouted(request, params)
+            else:
+                response = await handler(request, **params, **self.context, log=log)
+        except Exception as error:  # noqa: BLE001 - every failure becomes an answer
+            response = problem_for(error, request) or self._crash(request, error, log)
+        stamp(response, request)
+        log.info(
+            "request",
+            method=request.method,
+            path=request.path,
+            route=route or "-",
+            status=response.status,
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            user_id=request.user_id,
+        )
+        return response
+
+    @staticmethod
+    def _unrouted(request: HttpRequest, allowed: list[str]) -> HttpResponse:
+        if allowed:
+            allow = ", ".join(sorted(set(allowed)))
+            return problem(405, f"{request.method} is not allowed on this path", request, headers={"Allow": allow})
+        return problem(404, "No such route", request)
+
+    @staticmethod
+    def _crash(request: HttpRequest, error: Exception, log: Logger) -> HttpResponse:
+        log.exception("unhandled error", error, path=request.path)
+        return problem(500, "The server failed to answer this request", request)
+
+
+def stamp(response: HttpResponse, request: HttpRequest) -> None:
+    """Security headers and the request id on every response, errors included."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers[REQUEST_ID_HEADER] = request.request_id

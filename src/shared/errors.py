@@ -1,0 +1,55 @@
+"""Errors the services raise, in domain words; the HTTP layer maps them to problem+json.
+
+Services never pick status codes: they say what went wrong, and `shared.http`
+decides how a client hears about it.
+"""
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """A business rule said no. `detail` is safe to show to the client."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    """Absent, or present but not the caller's to see (no existence leaks)."""
+
+
+class Conflict(DomainError):
+    """The request clashes with the current state (duplicate, wrong status, in flight)."""
+
+
+class Forbidden(DomainError):
+    """The caller is known but its role does not allow this."""
+
+
+class Unauthenticated(DomainError):
+    """Credentials are missing or wrong."""
+
+
+class Unprocessable(DomainError):
+    """Well-formed input that the rules reject (for example an idempotency key reused with another body)."""
+
+
+class HttpProblem(Exception):
+    """An HTTP-level refusal raised by handlers: becomes an RFC 9457 problem as it is."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        title: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.title = title
+        self.errors = errors
+        self.headers = headers or {}

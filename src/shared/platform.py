@@ -1,0 +1,29 @@
+"""The one place that turns the runtime's Request/Response into `shared.http` types and back.
+
+Entry modules call `serve`; nothing else imports the `workers` SDK's HTTP classes.
+"""
+
+from typing import Any
+
+from workers import Response
+
+from shared.app import WorkerApp
+from shared.http import HttpRequest, HttpResponse, request_id_from
+
+_BODYLESS = ("GET", "HEAD", "OPTIONS")
+
+
+async def read_request(request: Any) -> HttpRequest:
+    """A `workers.Request` as plain data; header names lower-cased."""
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    method = str(request.method.value if hasattr(request.method, "value") else request.method)
+    body = b"" if method in _BODYLESS else await request.bytes()
+    return HttpRequest(method, request.url, headers, body, request_id_from(headers))
+
+
+def write_response(response: HttpResponse) -> Response:
+    return Response(response.body or None, status=response.status, headers=response.headers)
+
+
+async def serve(request: Any, app: WorkerApp) -> Response:
+    return write_response(await app.handle(await read_request(request)))

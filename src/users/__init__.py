@@ -1,0 +1,1 @@
+"""The users worker: accounts, credentials and cached profiles."""
