@@ -24,7 +24,8 @@ export function readWorker(root, relPath, varOverrides) {
   const configPath = path.resolve(root, relPath);
   const config = unstable_readConfig({ config: configPath });
   const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath);
-  workerOptions.bindings = { ...workerOptions.bindings, ...readDevVars(configPath), ...varOverrides };
+  // wrangler's reader already merged [vars] with the .dev.vars beside the config.
+  workerOptions.bindings = { ...workerOptions.bindings, ...varOverrides };
   return {
     name: config.name,
     alias: config.name.replace(/^edge-/, ""),
@@ -38,18 +39,6 @@ export function readWorker(root, relPath, varOverrides) {
       migrationsDir: path.resolve(path.dirname(configPath), db.migrations_dir ?? "migrations"),
     })),
   };
-}
-
-/** `.dev.vars` beside a config holds local secrets (never committed), as wrangler dev reads them. */
-function readDevVars(configPath) {
-  const file = path.join(path.dirname(configPath), ".dev.vars");
-  if (!fs.existsSync(file)) return {};
-  const vars = {};
-  for (const line of fs.readFileSync(file, "utf8").split(/\r?\n/)) {
-    const match = line.match(/^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/);
-    if (match) vars[match[1]] = match[2].replace(/^"(.*)"$/, "$1");
-  }
-  return vars;
 }
 
 /** Every Python source under base_dir, keyed by its path in the upload; main lands at the root. */

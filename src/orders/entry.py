@@ -1,11 +1,23 @@
-"""Orders worker entry: the runtime's events in, the orders app's answers out."""
+"""Orders worker entry: the runtime's events in, plain Python to the services, answers out.
+
+`*_` takes the (env, ctx) some runtimes also pass to queue/scheduled handlers.
+"""
 
 from workers import WorkerEntrypoint
 
-from orders.app import build_app
+from orders.app import build_app, consume_batch, run_maintenance
+from orders.messages import apply_decisions, message_from_runtime
 from shared.platform import serve
 
 
 class Default(WorkerEntrypoint):
     async def fetch(self, request):
         return await serve(request, build_app(self.env))
+
+    async def queue(self, batch, *_):
+        messages = list(batch.messages)
+        decisions = await consume_batch(self.env, str(batch.queue), [message_from_runtime(m) for m in messages])
+        apply_decisions(messages, decisions)
+
+    async def scheduled(self, controller, *_):
+        await run_maintenance(self.env, str(controller.cron))

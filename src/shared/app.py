@@ -11,16 +11,32 @@ from typing import Any
 from shared.http import REQUEST_ID_HEADER, SECURITY_HEADERS, HttpRequest, HttpResponse, Router, problem, problem_for
 from shared.logging import Logger
 
-Middleware = Callable[[HttpRequest], Awaitable[HttpResponse | None]]
+Guard = Callable[[HttpRequest, list[str]], Awaitable[HttpResponse | None]]
+Finisher = Callable[[HttpRequest, HttpResponse], None]
 
 
 class WorkerApp:
-    """A worker's routes plus what its handlers need (`context` is passed as keyword arguments)."""
+    """A worker's routes plus what its handlers need (`context` is passed as keyword arguments).
 
-    def __init__(self, worker: str, router: Router, context: dict[str, Any] | None = None) -> None:
+    `guard` runs before routing (it sees the methods the path allows) and may answer
+    on its own, as the gateway's CORS preflight and rate limit do; `finish` adjusts
+    every response, errors included.
+    """
+
+    def __init__(
+        self,
+        worker: str,
+        router: Router,
+        context: dict[str, Any] | None = None,
+        *,
+        guard: Guard | None = None,
+        finish: Finisher | None = None,
+    ) -> None:
         self.worker = worker
         self.router = router
         self.context = context or {}
+        self.guard = guard
+        self.finish = finish
         self.log = Logger(worker=worker)
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
@@ -28,12 +44,11 @@ class WorkerApp:
         log = self.log.bind(request_id=request.request_id)
         handler, params, route = self.router.match(request.method, request.path)
         try:
-            if handler is None:
-                response = self._unrouted(request, params)
-            else:
-                response = await handler(request, **params, **self.context, log=log)
+            response = await self._run(request, handler, params, log)
         except Exception as error:  # noqa: BLE001 - every failure becomes an answer
             response = problem_for(error, request) or self._crash(request, error, log)
+        if self.finish is not None:
+            self.finish(request, response)
         stamp(response, request)
         log.info(
             "request",
@@ -45,6 +60,16 @@ class WorkerApp:
             user_id=request.user_id,
         )
         return response
+
+    async def _run(self, request: HttpRequest, handler: Any, params: Any, log: Logger) -> HttpResponse:
+        allowed = params if handler is None else [request.method]
+        if self.guard is not None:
+            early = await self.guard(request, allowed)
+            if early is not None:
+                return early
+        if handler is None:
+            return self._unrouted(request, params)
+        return await handler(request, **params, **self.context, log=log)
 
     @staticmethod
     def _unrouted(request: HttpRequest, allowed: list[str]) -> HttpResponse:

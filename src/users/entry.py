@@ -2,10 +2,14 @@
 
 from workers import WorkerEntrypoint
 
-from users.app import build_app
 from shared.platform import serve
+from users.app import build_app, run_scheduled
 
 
 class Default(WorkerEntrypoint):
     async def fetch(self, request):
         return await serve(request, build_app(self.env))
+
+    async def scheduled(self, controller):
+        """Cron trigger (or the local scheduled door): `controller.cron` names the schedule."""
+        await run_scheduled(self.env, str(controller.cron))

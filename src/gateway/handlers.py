@@ -1,0 +1,71 @@
+"""The gateway's handlers: a generic one that forwards a contract route, and the few
+routes the gateway answers itself (login, maintenance runs)."""
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from gateway.auth import Authenticator
+from gateway.proxy import as_problem, forward, outbound_headers
+from gateway.routes import Route
+from shared.adapters.services import ServiceClient, ServiceError
+from shared.errors import HttpProblem
+from shared.http import HttpRequest, HttpResponse, json_response
+from shared.logging import Logger
+from shared.validation import parse_body, parse_query
+from users.models import LoginRequest, User
+
+Handler = Callable[..., Awaitable[HttpResponse]]
+
+
+def validate(route: Route, request: HttpRequest) -> None:
+    """Reject bad input at the door (400/415/422) with the models the services use."""
+    if route.body is not None:
+        parse_body(request, route.body)
+    if route.query is not None:
+        parse_query(request, route.query)
+
+
+def forwarding(route: Route) -> Handler:
+    async def handle(request: HttpRequest, *, auth: Authenticator, services: dict[str, ServiceClient], **_: Any) -> HttpResponse:
+        identity = auth.authorize(request, route.access)
+        validate(route, request)
+        return await forward(services[route.service], request, identity)
+
+    return handle
+
+
+async def login(request: HttpRequest, *, auth: Authenticator, services: dict[str, ServiceClient], **_: Any) -> HttpResponse:
+    """Credentials are checked by the users service; the token is minted here, where the secret lives."""
+    parse_body(request, LoginRequest)
+    answer = await forward(services["users"], _internal(request, "/internal/auth/login"), None)
+    if answer.status != 200:
+        return answer
+    user = User.model_validate_json(answer.body)
+    request.user_id = user.id
+    token = auth.issue(user.id, user.role)
+    return json_response({"access_token": token, "token_type": "Bearer", "expires_in": auth.ttl_seconds})
+
+
+def _internal(request: HttpRequest, path: str) -> HttpRequest:
+    return HttpRequest(request.method, f"https://internal.invalid{path}", request.headers, request.body, request.request_id)
+
+
+async def maintenance_runs(request: HttpRequest, *, auth: Authenticator, services: dict[str, ServiceClient], log: Logger, **_: Any) -> HttpResponse:
+    """Both services run scheduled jobs; their summaries are merged newest first."""
+    identity = auth.authorize(request, "admin")
+    headers = outbound_headers(request, identity)
+    names = ("users", "orders")
+    try:
+        answers = await asyncio.gather(*(services[n].request("GET", request.path, headers) for n in names))
+    except ServiceError as error:
+        raise as_problem(error) from error
+    items: list[dict[str, Any]] = []
+    for name, answer in zip(names, answers, strict=True):
+        if answer.status != 200:
+            log.warning("maintenance runs unavailable", service=name, status=answer.status)
+            raise HttpProblem(502, f"{name} could not list its maintenance runs")
+        items.extend(json.loads(answer.body)["items"])
+    items.sort(key=lambda run: run["started_at"], reverse=True)
+    return json_response({"items": items})

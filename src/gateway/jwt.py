@@ -1,0 +1,90 @@
+"""HS256 JSON Web Tokens (RFC 7519), signed and verified by the gateway alone.
+
+Only HS256 is accepted: the algorithm is pinned, never read from the token to pick
+a verifier, so `alg: none` and key-confusion tricks fail like any bad signature.
+The stdlib's C HMAC is fast in Pyodide, so no crypto dependency is needed.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any
+
+ALGORITHM = "HS256"
+
+
+class InvalidToken(Exception):
+    """The token is malformed, forged, expired, not yet valid, or not for us."""
+
+
+@dataclass(frozen=True)
+class TokenPolicy:
+    secret: bytes
+    issuer: str
+    audience: str
+    leeway_seconds: int = 30
+
+
+def _b64encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _b64decode(text: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, TypeError):
+        raise InvalidToken("bad base64") from None
+
+
+def _sign(signing_input: bytes, secret: bytes) -> bytes:
+    return hmac.new(secret, signing_input, hashlib.sha256).digest()
+
+
+def encode(claims: dict[str, Any], secret: bytes) -> str:
+    header = _b64encode(json.dumps({"alg": ALGORITHM, "typ": "JWT"}, separators=(",", ":")).encode())
+    payload = _b64encode(json.dumps(claims, separators=(",", ":")).encode())
+    signing_input = f"{header}.{payload}".encode()
+    return f"{header}.{payload}.{_b64encode(_sign(signing_input, secret))}"
+
+
+def _json_segment(segment: str) -> dict[str, Any]:
+    try:
+        value = json.loads(_b64decode(segment))
+    except ValueError:
+        raise InvalidToken("bad JSON") from None
+    if not isinstance(value, dict):
+        raise InvalidToken("not an object")
+    return value
+
+
+def decode(token: str, policy: TokenPolicy, now: int) -> dict[str, Any]:
+    """The verified claims, or `InvalidToken`."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise InvalidToken("not a JWS compact token")
+    header, claims = _json_segment(parts[0]), _json_segment(parts[1])
+    if header.get("alg") != ALGORITHM:
+        raise InvalidToken("algorithm not allowed")
+    expected = _sign(f"{parts[0]}.{parts[1]}".encode(), policy.secret)
+    if not hmac.compare_digest(expected, _b64decode(parts[2])):
+        raise InvalidToken("bad signature")
+    _check_claims(claims, policy, now)
+    return claims
+
+
+def _check_claims(claims: dict[str, Any], policy: TokenPolicy, now: int) -> None:
+    if claims.get("iss") != policy.issuer:
+        raise InvalidToken("wrong issuer")
+    audience = claims.get("aud")
+    audiences = audience if isinstance(audience, list) else [audience]
+    if policy.audience not in audiences:
+        raise InvalidToken("wrong audience")
+    exp, nbf = claims.get("exp"), claims.get("nbf")
+    if not isinstance(exp, int | float) or exp <= now - policy.leeway_seconds:
+        raise InvalidToken("expired")
+    if nbf is not None and (not isinstance(nbf, int | float) or nbf > now + policy.leeway_seconds):
+        raise InvalidToken("not yet valid")
+    if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+        raise InvalidToken("no subject")

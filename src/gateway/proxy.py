@@ -1,0 +1,44 @@
+"""Forwarding a public request to a service over its binding.
+
+Only an allowlist of client headers crosses: every identity header a client might
+send (X-User-Id, X-User-Role, X-Internal-*) is dropped by construction, and the
+gateway sets identity and request id from what it verified itself.
+"""
+
+from shared.adapters.services import ServiceClient, ServiceError
+from shared.errors import HttpProblem
+from shared.http import HttpRequest, HttpResponse
+from shared.identity import Identity
+
+FORWARDED_REQUEST_HEADERS = ("content-type", "accept", "idempotency-key")
+RETURNED_RESPONSE_HEADERS = ("content-type", "x-cache", "idempotent-replayed", "retry-after", "location")
+
+
+def outbound_headers(request: HttpRequest, identity: Identity | None) -> dict[str, str]:
+    headers = {name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers}
+    headers["x-request-id"] = request.request_id
+    if identity is not None:
+        headers.update(identity.as_headers())
+    return headers
+
+
+def public_path(request: HttpRequest) -> str:
+    """Path and query as the client sent them."""
+    query = request.url.split("?", 1)[1] if "?" in request.url else ""
+    return request.path + (f"?{query}" if query else "")
+
+
+async def forward(client: ServiceClient, request: HttpRequest, identity: Identity | None) -> HttpResponse:
+    try:
+        answer = await client.request(request.method, public_path(request), outbound_headers(request, identity), request.body)
+    except ServiceError as error:
+        raise as_problem(error) from error
+    headers = {name: answer.headers[name] for name in RETURNED_RESPONSE_HEADERS if name in answer.headers}
+    if answer.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return HttpResponse(answer.status, answer.body, headers)
+
+
+def as_problem(error: ServiceError) -> HttpProblem:
+    headers = {"Retry-After": "5"} if error.status == 503 else None
+    return HttpProblem(error.status, error.detail, headers=headers)

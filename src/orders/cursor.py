@@ -1,0 +1,29 @@
+"""Opaque page cursors for keyset pagination on (created_at, id).
+
+A cursor is the last row's sort key, JSON in unpadded base64url: opaque to clients,
+cheap to decode, and stable under inserts (unlike an offset).
+"""
+
+import base64
+import binascii
+import json
+
+
+class BadCursor(ValueError):
+    """The cursor was not made by `encode_cursor` (tampered, truncated or foreign)."""
+
+
+def encode_cursor(created_at: str, order_id: str) -> str:
+    raw = json.dumps([created_at, order_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, order_id = json.loads(raw)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise BadCursor("not a cursor this service issued") from None
+    if not (isinstance(created_at, str) and isinstance(order_id, str)):
+        raise BadCursor("not a cursor this service issued")
+    return created_at, order_id

@@ -1,0 +1,137 @@
+"""The queue consumers' rules: what each event does, and ack or retry per message.
+
+Delivery is at least once, so every effect is conditional: confirming is
+`pending -> confirmed` in one UPDATE (a redelivery changes nothing), cancelling a
+deleted user's orders touches only open ones, and the webhook is skipped once it has
+accepted the event. A failure is recorded (for the dead-letter view) and the message
+retried with a growing delay; after the queue's max_retries it goes to the
+dead-letter queue, which `orders.dead_letters` records.
+"""
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from orders.dead_letters import DeadLetterService
+from orders.messages import (
+    DEAD_LETTER_QUEUE,
+    ORDER_CREATED,
+    USER_DELETED,
+    Decision,
+    QueueMessage,
+    ack,
+    retry_later,
+)
+from orders.repository import DeliveryFailureRepository, OrderRepository
+from shared import clock
+from shared.adapters.d1 import Database
+from shared.adapters.webhook import DeliveryFailed, Notifier
+from shared.logging import Logger
+
+_MAX_ERROR_CHARS = 300
+
+EventHandler = Callable[[dict[str, Any], Logger], Awaitable[None]]
+
+
+def describe(error: BaseException) -> str:
+    """A short, admin-facing reason: type and message, no traceback (that goes to the log)."""
+    return f"{type(error).__name__}: {error}"[:_MAX_ERROR_CHARS]
+
+
+class EventConsumer:
+    """order.created and user.deleted."""
+
+    def __init__(self, db: Database, notifier: Notifier | None, now: Callable[[], datetime] = clock.now) -> None:
+        self.orders = OrderRepository(db)
+        self.failures = DeliveryFailureRepository(db)
+        self.notifier = notifier
+        self._now = now
+        self._handlers: dict[str, EventHandler] = {
+            ORDER_CREATED: self._order_created,
+            USER_DELETED: self._user_deleted,
+        }
+
+    async def handle(self, queue: str, message: QueueMessage, log: Logger) -> Decision:
+        log = log.bind(
+            queue=queue,
+            message_id=message.id,
+            event_id=message.event_id,
+            event_type=message.event_type,
+            attempts=message.attempts,
+            request_id=message.body.get("request_id"),
+        )
+        handler = self._handlers.get(message.event_type or "")
+        if handler is None:
+            log.warning("unknown event type; dropped")
+            return ack(message)
+        try:
+            await handler(message.body, log)
+        except Exception as error:  # noqa: BLE001 - every failure becomes a retry
+            return await self._failed(queue, message, error, log)
+        if message.attempts > 1:
+            await self._forget_failures(message, log)
+        return ack(message)
+
+    async def _failed(self, queue: str, message: QueueMessage, error: Exception, log: Logger) -> Decision:
+        decision = retry_later(message)
+        if isinstance(error, DeliveryFailed):  # expected: the receiver is down; no traceback needed
+            log.warning(
+                "webhook delivery failed; will retry", reason=str(error), retry_in_seconds=decision.retry_delay_seconds
+            )
+        else:
+            log.exception("event failed; will retry", error, retry_in_seconds=decision.retry_delay_seconds)
+        try:
+            await self.failures.record(message.event_id, queue, describe(error), clock.iso(self._now()))
+        except Exception as record_error:  # noqa: BLE001 - the retry matters more than the note
+            log.exception("could not record the delivery failure", record_error)
+        return decision
+
+    async def _forget_failures(self, message: QueueMessage, log: Logger) -> None:
+        try:
+            await self.failures.clear(message.event_id)
+        except Exception as error:  # noqa: BLE001 - a stale note must not undo a success
+            log.exception("could not clear the delivery failure", error)
+
+    async def _order_created(self, event: dict[str, Any], log: Logger) -> None:
+        order_id = event.get("order_id")
+        if not isinstance(order_id, str):
+            log.warning("order.created without an order_id; dropped")
+            return
+        now = clock.iso(self._now())
+        if await self.orders.confirm(order_id, now):
+            log.info("order confirmed", order_id=order_id)
+        state = await self.orders.delivery_state(order_id)
+        if state is None:
+            log.warning("order.created for an unknown order; dropped", order_id=order_id)
+            return
+        if self.notifier is None or state.notified_at is not None:
+            return
+        await self.notifier.notify(event)  # raises DeliveryFailed -> retry; the confirm is not redone
+        await self.orders.mark_notified(order_id, clock.iso(self._now()))
+        log.info("webhook delivered", order_id=order_id)
+
+    async def _user_deleted(self, event: dict[str, Any], log: Logger) -> None:
+        user_id = event.get("user_id")
+        if not isinstance(user_id, str):
+            log.warning("user.deleted without a user_id; dropped")
+            return
+        cancelled = await self.orders.cancel_open_for_user(user_id, clock.iso(self._now()))
+        log.info("open orders of a deleted user cancelled", user_id=user_id, cancelled=cancelled)
+
+
+async def consume(
+    queue: str,
+    messages: list[QueueMessage],
+    events: EventConsumer,
+    dead_letters: DeadLetterService,
+    log: Logger,
+) -> list[Decision]:
+    """One verdict per message of a batch, in order; messages are handled one at a time
+    so a batch's effects happen in queue order."""
+    decisions = []
+    for message in messages:
+        if queue == DEAD_LETTER_QUEUE:
+            decisions.append(await dead_letters.record(message, log))
+        else:
+            decisions.append(await events.handle(queue, message, log))
+    return decisions

@@ -1,0 +1,102 @@
+"""The orders API's shapes, shared by the orders worker and the gateway.
+
+One set of pydantic models validates requests in both workers and generates the
+OpenAPI schemas, so the documented contract and the enforced one cannot drift.
+Body models are strict (no "5" for 5, no true for 1) and forbid unknown fields:
+a typo in a client's payload should fail loudly, not be silently dropped.
+"""
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from orders.currencies import ACTIVE_CURRENCIES
+from orders.cursor import decode_cursor
+
+OrderStatus = Literal["pending", "confirmed", "cancelled", "expired"]
+
+Sku = Annotated[str, Field(strict=True, pattern=r"^[A-Z0-9-]{1,32}$")]
+Quantity = Annotated[int, Field(strict=True, ge=1, le=1000)]
+UnitPriceCents = Annotated[int, Field(strict=True, ge=0, le=100_000_000)]
+
+MAX_ITEMS = 50
+
+
+class OrderItem(BaseModel):
+    """One order line; money in integer cents."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Sku
+    quantity: Quantity
+    unit_price_cents: UnitPriceCents
+
+
+class CreateOrderRequest(BaseModel):
+    """`POST /api/orders` body. The total is never accepted from the client."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: Annotated[list[OrderItem], Field(min_length=1, max_length=MAX_ITEMS)]
+    currency: Annotated[str, Field(strict=True, min_length=3, max_length=3, examples=["EUR", "USD"])]
+
+    @field_validator("currency")
+    @classmethod
+    def _active_iso_4217(cls, value: str) -> str:
+        if value not in ACTIVE_CURRENCIES:
+            raise ValueError("must be an active ISO 4217 currency code in upper case, e.g. EUR")
+        return value
+
+
+class Order(BaseModel):
+    id: str
+    user_id: str
+    status: OrderStatus
+    items: list[OrderItem]
+    total_cents: int
+    currency: str
+    created_at: str
+    updated_at: str
+
+
+class OrderPage(BaseModel):
+    items: list[Order]
+    next_cursor: str | None = None
+
+
+class ListOrdersQuery(BaseModel):
+    """`GET /api/orders` query. `user_id` is honoured for admins only."""
+
+    status: OrderStatus | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: str | None = None
+    user_id: str | None = None
+
+    @field_validator("cursor")
+    @classmethod
+    def _decodable(cls, value: str | None) -> str | None:
+        if value is not None:
+            decode_cursor(value)  # BadCursor is a ValueError: pydantic reports it on `cursor`
+        return value
+
+
+class DeadLetter(BaseModel):
+    """A queue message that exhausted its retries, as the dead-letter consumer recorded it."""
+
+    id: str
+    queue: str
+    body: dict[str, Any]
+    attempts: int
+    last_error: str | None = None
+    time: str
+
+
+class DeadLetterPage(BaseModel):
+    items: list[DeadLetter]
+
+
+class ReplayAccepted(BaseModel):
+    """`POST /api/admin/dead-letters/{id}/replay` answer (202)."""
+
+    id: str
+    status: Literal["replayed"] = "replayed"

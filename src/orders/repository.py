@@ -1,0 +1,364 @@
+"""All of the orders worker's SQL, over the `Database` protocol (D1 in the runtime,
+SQLite in tests).
+
+State changes that race (confirm, cancel, expire, claim) are single conditional
+statements whose changed-row count tells the caller whether it won: D1 runs each
+statement atomically, so no read-then-write window exists.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from orders.models import DeadLetter, Order, OrderItem
+from shared.adapters.d1 import Database, Row, Statement
+
+OPEN_STATUSES = ("pending", "confirmed")
+
+_ORDER_COLUMNS = "id, user_id, status, items, total_cents, currency, created_at, updated_at"
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _order(row: Row) -> Order:
+    return Order(
+        id=row["id"],
+        user_id=row["user_id"],
+        status=row["status"],
+        items=[OrderItem.model_validate(item) for item in json.loads(row["items"])],
+        total_cents=row["total_cents"],
+        currency=row["currency"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+@dataclass(frozen=True)
+class OrderEventSource:
+    """What an order.created event is built from (the same event every time it is published)."""
+
+    order_id: str
+    user_id: str
+    event_id: str
+    request_id: str | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class DeliveryState:
+    status: str
+    notified_at: str | None
+
+
+class OrderRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @staticmethod
+    def insert_statement(order: Order, *, event_id: str, request_id: str | None) -> Statement:
+        items = _json([item.model_dump() for item in order.items])
+        return (
+            f"INSERT INTO orders ({_ORDER_COLUMNS}, request_id, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                order.id,
+                order.user_id,
+                order.status,
+                items,
+                order.total_cents,
+                order.currency,
+                order.created_at,
+                order.updated_at,
+                request_id,
+                event_id,
+            ),
+        )
+
+    async def add(self, order: Order, *, event_id: str, request_id: str | None) -> None:
+        sql, params = self.insert_statement(order, event_id=event_id, request_id=request_id)
+        await self.db.run(sql, *params)
+
+    async def get(self, order_id: str) -> Order | None:
+        row = await self.db.first(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = ?", order_id)
+        return _order(row) if row else None
+
+    async def page(
+        self, *, user_id: str | None, status: str | None, after: tuple[str, str] | None, limit: int
+    ) -> list[Order]:
+        """Newest first by (created_at, id); `after` is the last key of the previous page."""
+        where: list[str] = []
+        params: list[Any] = []
+        if user_id is not None:
+            where.append("user_id = ?")
+            params.append(user_id)
+        if status is not None:
+            where.append("status = ?")
+            params.append(status)
+        if after is not None:
+            where.append("(created_at < ? OR (created_at = ? AND id < ?))")
+            params.extend([after[0], after[0], after[1]])
+        clause = f"WHERE {' AND '.join(where)} " if where else ""
+        sql = f"SELECT {_ORDER_COLUMNS} FROM orders {clause}ORDER BY created_at DESC, id DESC LIMIT ?"
+        return [_order(row) for row in await self.db.all(sql, *params, limit)]
+
+    async def cancel(self, order_id: str, now: str) -> bool:
+        """pending|confirmed -> cancelled; False when the order was in another state."""
+        changed = await self.db.run(
+            "UPDATE orders SET status = 'cancelled', updated_at = ? WHERE id = ? AND status IN ('pending', 'confirmed')",
+            now,
+            order_id,
+        )
+        return changed == 1
+
+    async def confirm(self, order_id: str, now: str) -> bool:
+        """pending -> confirmed; False on a redelivery (already confirmed) or a closed order."""
+        changed = await self.db.run(
+            "UPDATE orders SET status = 'confirmed', updated_at = ? WHERE id = ? AND status = 'pending'",
+            now,
+            order_id,
+        )
+        return changed == 1
+
+    async def cancel_open_for_user(self, user_id: str, now: str) -> int:
+        return await self.db.run(
+            "UPDATE orders SET status = 'cancelled', updated_at = ? "
+            "WHERE user_id = ? AND status IN ('pending', 'confirmed')",
+            now,
+            user_id,
+        )
+
+    async def expire_pending(self, created_before: str, now: str) -> int:
+        return await self.db.run(
+            "UPDATE orders SET status = 'expired', updated_at = ? WHERE status = 'pending' AND created_at < ?",
+            now,
+            created_before,
+        )
+
+    async def mark_published(self, order_id: str, now: str) -> None:
+        await self.db.run("UPDATE orders SET published_at = ? WHERE id = ? AND published_at IS NULL", now, order_id)
+
+    async def unpublished(self, created_before: str, limit: int) -> list[OrderEventSource]:
+        """Pending orders whose order.created never reached the queue (oldest first)."""
+        rows = await self.db.all(
+            "SELECT id, user_id, event_id, request_id, created_at FROM orders "
+            "WHERE status = 'pending' AND published_at IS NULL AND created_at < ? "
+            "ORDER BY created_at, id LIMIT ?",
+            created_before,
+            limit,
+        )
+        return [
+            OrderEventSource(row["id"], row["user_id"], row["event_id"], row["request_id"], row["created_at"])
+            for row in rows
+        ]
+
+    async def delivery_state(self, order_id: str) -> DeliveryState | None:
+        row = await self.db.first("SELECT status, notified_at FROM orders WHERE id = ?", order_id)
+        return DeliveryState(row["status"], row["notified_at"]) if row else None
+
+    async def mark_notified(self, order_id: str, now: str) -> None:
+        await self.db.run("UPDATE orders SET notified_at = ? WHERE id = ? AND notified_at IS NULL", now, order_id)
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    request_hash: str
+    state: str
+    response_status: int | None
+    response_body: str | None
+
+
+class IdempotencyRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def claim(self, user_id: str, key: str, request_hash: str, now: str, stale_before: str) -> bool:
+        """Take the key for this request; True for exactly one of any number of concurrent claims.
+
+        The primary key (user_id, key) makes the INSERT succeed once. The DO UPDATE branch
+        only takes over a claim left `in_flight` by a request that died (older than
+        `stale_before`) for the same body; a live or finished claim is never touched.
+        """
+        changed = await self.db.run(
+            "INSERT INTO idempotency_keys (user_id, key, request_hash, state, created_at) "
+            "VALUES (?, ?, ?, 'in_flight', ?) "
+            "ON CONFLICT (user_id, key) DO UPDATE SET created_at = excluded.created_at "
+            "WHERE idempotency_keys.state = 'in_flight' AND idempotency_keys.created_at < ? "
+            "AND idempotency_keys.request_hash = excluded.request_hash",
+            user_id,
+            key,
+            request_hash,
+            now,
+            stale_before,
+        )
+        return changed == 1
+
+    async def get(self, user_id: str, key: str) -> IdempotencyRecord | None:
+        row = await self.db.first(
+            "SELECT request_hash, state, response_status, response_body FROM idempotency_keys "
+            "WHERE user_id = ? AND key = ?",
+            user_id,
+            key,
+        )
+        if row is None:
+            return None
+        return IdempotencyRecord(row["request_hash"], row["state"], row["response_status"], row["response_body"])
+
+    @staticmethod
+    def complete_statement(user_id: str, key: str, status: int, body: dict[str, Any]) -> Statement:
+        """Mark the claim done with the response to replay; batched with the order's INSERT."""
+        sql = (
+            "UPDATE idempotency_keys SET state = 'done', response_status = ?, response_body = ? "
+            "WHERE user_id = ? AND key = ? AND state = 'in_flight'"
+        )
+        return sql, (status, _json(body), user_id, key)
+
+    async def release(self, user_id: str, key: str) -> None:
+        """Drop an unfinished claim so the client may retry with the same key."""
+        await self.db.run(
+            "DELETE FROM idempotency_keys WHERE user_id = ? AND key = ? AND state = 'in_flight'", user_id, key
+        )
+
+    async def forget_older_than(self, created_before: str) -> int:
+        return await self.db.run("DELETE FROM idempotency_keys WHERE created_at < ?", created_before)
+
+
+@dataclass(frozen=True)
+class DeliveryFailure:
+    attempts: int
+    last_error: str
+
+
+class DeliveryFailureRepository:
+    """The last failure per event, so a dead letter can say why it died."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def record(self, event_id: str, queue: str, error: str, now: str) -> None:
+        await self.db.run(
+            "INSERT INTO delivery_failures (event_id, queue, attempts, last_error, updated_at) VALUES (?, ?, 1, ?, ?) "
+            "ON CONFLICT (event_id) DO UPDATE SET attempts = delivery_failures.attempts + 1, "
+            "last_error = excluded.last_error, updated_at = excluded.updated_at",
+            event_id,
+            queue,
+            error,
+            now,
+        )
+
+    async def get(self, event_id: str) -> DeliveryFailure | None:
+        row = await self.db.first("SELECT attempts, last_error FROM delivery_failures WHERE event_id = ?", event_id)
+        return DeliveryFailure(row["attempts"], row["last_error"]) if row else None
+
+    async def clear(self, event_id: str) -> None:
+        await self.db.run("DELETE FROM delivery_failures WHERE event_id = ?", event_id)
+
+
+class DeadLetterRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def record(self, letter: DeadLetter) -> bool:
+        """Store a dead letter once; False when this message id was already recorded."""
+        changed = await self.db.run(
+            "INSERT INTO dead_letters (id, queue, body, attempts, last_error, time) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO NOTHING",
+            letter.id,
+            letter.queue,
+            _json(letter.body),
+            letter.attempts,
+            letter.last_error,
+            letter.time,
+        )
+        return changed == 1
+
+    async def waiting(self, limit: int) -> list[DeadLetter]:
+        """Not yet replayed, newest first."""
+        rows = await self.db.all(
+            "SELECT id, queue, body, attempts, last_error, time FROM dead_letters WHERE replayed_at IS NULL "
+            "ORDER BY time DESC, id DESC LIMIT ?",
+            limit,
+        )
+        return [self._letter(row) for row in rows]
+
+    async def get(self, letter_id: str) -> DeadLetter | None:
+        row = await self.db.first(
+            "SELECT id, queue, body, attempts, last_error, time FROM dead_letters WHERE id = ? AND replayed_at IS NULL",
+            letter_id,
+        )
+        return self._letter(row) if row else None
+
+    async def claim_replay(self, letter_id: str, now: str) -> bool:
+        """Mark replayed; True for exactly one of concurrent replays of the same letter."""
+        changed = await self.db.run(
+            "UPDATE dead_letters SET replayed_at = ? WHERE id = ? AND replayed_at IS NULL", now, letter_id
+        )
+        return changed == 1
+
+    async def unclaim_replay(self, letter_id: str) -> None:
+        await self.db.run("UPDATE dead_letters SET replayed_at = NULL WHERE id = ?", letter_id)
+
+    @staticmethod
+    def _letter(row: Row) -> DeadLetter:
+        return DeadLetter(
+            id=row["id"],
+            queue=row["queue"],
+            body=json.loads(row["body"]),
+            attempts=row["attempts"],
+            last_error=row["last_error"],
+            time=row["time"],
+        )
+
+
+@dataclass(frozen=True)
+class MaintenanceRunRecord:
+    id: str
+    worker: str
+    job: str
+    cron: str
+    started_at: str
+    finished_at: str
+    counts: dict[str, int]
+    errors: list[str]
+
+
+class MaintenanceRunRepository:
+    """The maintenance_runs table; the same shape as the users worker's."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(self, run: MaintenanceRunRecord) -> None:
+        await self.db.run(
+            "INSERT INTO maintenance_runs (id, worker, job, cron, started_at, finished_at, counts, errors) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            run.id,
+            run.worker,
+            run.job,
+            run.cron,
+            run.started_at,
+            run.finished_at,
+            _json(run.counts),
+            _json(run.errors),
+        )
+
+    async def latest(self, worker: str, limit: int) -> list[MaintenanceRunRecord]:
+        rows = await self.db.all(
+            "SELECT id, worker, job, cron, started_at, finished_at, counts, errors FROM maintenance_runs "
+            "WHERE worker = ? ORDER BY started_at DESC, id DESC LIMIT ?",
+            worker,
+            limit,
+        )
+        return [
+            MaintenanceRunRecord(
+                row["id"],
+                row["worker"],
+                row["job"],
+                row["cron"],
+                row["started_at"],
+                row["finished_at"],
+                json.loads(row["counts"]),
+                json.loads(row["errors"]),
+            )
+            for row in rows
+        ]

@@ -1,0 +1,191 @@
+"""Placing, reading and cancelling orders: the business rules, free of HTTP and runtime.
+
+Publishing `order.created` is best effort at request time: the order and its
+idempotency record are committed first (one D1 batch), then the event is sent and the
+order marked published. If the send fails, the order is not lost and the request still
+succeeds: the scheduled maintenance re-publishes pending orders that were never marked
+published, with the same event id, and the consumer's conditional confirm makes any
+duplicate harmless.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from orders.cursor import BadCursor, decode_cursor, encode_cursor
+from orders.models import CreateOrderRequest, ListOrdersQuery, Order, OrderPage
+from orders.repository import IdempotencyRepository, IdempotencyRecord, OrderEventSource, OrderRepository
+from shared import clock
+from shared.adapters.d1 import Database
+from shared.adapters.queue import EventPublisher
+from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from shared.identity import Identity
+from shared.logging import Logger
+
+ORDER_CREATED = "order.created"
+# The status the first answer to a create carried; a replay answers with the stored one.
+CREATED_STATUS = 201
+# A claim still in flight after this long belongs to a request that died; a retry may take it over.
+IN_FLIGHT_TAKEOVER_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class CreateOutcome:
+    """The answer to a create: fresh, or the first answer replayed for a repeated Idempotency-Key."""
+
+    status: int
+    body: dict[str, Any]
+    replayed: bool
+
+
+def order_total(request: CreateOrderRequest) -> int:
+    """Computed here, never taken from the client."""
+    return sum(item.quantity * item.unit_price_cents for item in request.items)
+
+
+def request_fingerprint(request: CreateOrderRequest) -> str:
+    """Hash of the canonical (validated, key-sorted) body: same order, same hash, whatever the JSON layout."""
+    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def order_created_event(source: OrderEventSource) -> dict[str, Any]:
+    return {
+        "type": ORDER_CREATED,
+        "id": source.event_id,
+        "order_id": source.order_id,
+        "user_id": source.user_id,
+        "request_id": source.request_id,
+        "occurred_at": source.created_at,
+    }
+
+
+async def publish_order_created(
+    orders: OrderRepository, publisher: EventPublisher, source: OrderEventSource, now: str
+) -> None:
+    """Send the event, then remember it went out (so the sweeper leaves it alone)."""
+    await publisher.send(order_created_event(source))
+    await orders.mark_published(source.order_id, now)
+
+
+class OrderService:
+    def __init__(self, db: Database, publisher: EventPublisher, now: Callable[[], datetime] = clock.now) -> None:
+        self.db = db
+        self.orders = OrderRepository(db)
+        self.keys = IdempotencyRepository(db)
+        self.publisher = publisher
+        self._now = now
+
+    async def create(
+        self,
+        caller: Identity,
+        request: CreateOrderRequest,
+        *,
+        idempotency_key: str | None,
+        request_id: str | None,
+        log: Logger,
+    ) -> CreateOutcome:
+        if idempotency_key is None:
+            return await self._create(caller, request, request_id, log)
+        fingerprint = request_fingerprint(request)
+        moment = self._now()
+        stale_before = clock.iso(moment - timedelta(seconds=IN_FLIGHT_TAKEOVER_SECONDS))
+        if not await self.keys.claim(caller.user_id, idempotency_key, fingerprint, clock.iso(moment), stale_before):
+            return self._replay(await self.keys.get(caller.user_id, idempotency_key), fingerprint)
+        try:
+            return await self._create(caller, request, request_id, log, idempotency_key=idempotency_key)
+        except BaseException:
+            await self._release(caller.user_id, idempotency_key, log)
+            raise
+
+    async def _create(
+        self,
+        caller: Identity,
+        request: CreateOrderRequest,
+        request_id: str | None,
+        log: Logger,
+        *,
+        idempotency_key: str | None = None,
+    ) -> CreateOutcome:
+        created_at = clock.iso(self._now())
+        order = Order(
+            id=clock.new_id("ord"),
+            user_id=caller.user_id,
+            status="pending",
+            items=request.items,
+            total_cents=order_total(request),
+            currency=request.currency,
+            created_at=created_at,
+            updated_at=created_at,
+        )
+        source = OrderEventSource(order.id, order.user_id, clock.new_id("evt"), request_id, created_at)
+        body = order.model_dump(mode="json")
+        statements = [self.orders.insert_statement(order, event_id=source.event_id, request_id=request_id)]
+        if idempotency_key is not None:
+            statements.append(self.keys.complete_statement(caller.user_id, idempotency_key, CREATED_STATUS, body))
+        await self.db.batch(statements)  # the order and its replayable answer commit together
+        log.info("order created", order_id=order.id, total_cents=order.total_cents, currency=order.currency)
+        await self._publish(source, log)
+        return CreateOutcome(CREATED_STATUS, body, replayed=False)
+
+    async def _publish(self, source: OrderEventSource, log: Logger) -> None:
+        """A failure is logged, not raised: the order exists and the sweeper re-publishes it."""
+        try:
+            await publish_order_created(self.orders, self.publisher, source, clock.iso(self._now()))
+        except Exception as error:  # noqa: BLE001 - see the module docstring
+            log.exception(
+                "order.created not published; maintenance will re-publish it", error, order_id=source.order_id
+            )
+
+    async def _release(self, user_id: str, key: str, log: Logger) -> None:
+        try:
+            await self.keys.release(user_id, key)
+        except Exception as error:  # noqa: BLE001 - the create's own error is the one to raise
+            log.exception("could not release idempotency key", error, user_id=user_id)
+
+    @staticmethod
+    def _replay(record: IdempotencyRecord | None, fingerprint: str) -> CreateOutcome:
+        if record is None:  # released or forgotten between our claim and this read
+            raise Conflict("A request with this Idempotency-Key is being processed; retry shortly")
+        if record.request_hash != fingerprint:
+            raise Unprocessable("This Idempotency-Key was used with a different request body")
+        if record.state != "done" or record.response_status is None or record.response_body is None:
+            raise Conflict("A request with this Idempotency-Key is still in progress; retry shortly")
+        return CreateOutcome(record.response_status, json.loads(record.response_body), replayed=True)
+
+    async def list_page(self, caller: Identity, query: ListOrdersQuery) -> OrderPage:
+        owner = self._owner_filter(caller, query.user_id)
+        try:
+            after = decode_cursor(query.cursor) if query.cursor else None
+        except BadCursor:
+            raise Unprocessable("The cursor is not valid") from None
+        rows = await self.orders.page(user_id=owner, status=query.status, after=after, limit=query.limit + 1)
+        items = rows[: query.limit]
+        more = len(rows) > query.limit
+        next_cursor = encode_cursor(items[-1].created_at, items[-1].id) if more else None
+        return OrderPage(items=items, next_cursor=next_cursor)
+
+    @staticmethod
+    def _owner_filter(caller: Identity, requested: str | None) -> str | None:
+        """Admins see everyone's orders (or one user's); users only their own."""
+        if caller.is_admin:
+            return requested
+        if requested is not None and requested != caller.user_id:
+            raise Forbidden("Only admins may list other users' orders")
+        return caller.user_id
+
+    async def get(self, caller: Identity, order_id: str) -> Order:
+        order = await self.orders.get(order_id)
+        if order is None or not caller.may_see(order.user_id):
+            raise NotFound("No such order")
+        return order
+
+    async def cancel(self, caller: Identity, order_id: str) -> Order:
+        await self.get(caller, order_id)
+        if not await self.orders.cancel(order_id, clock.iso(self._now())):
+            current = await self.get(caller, order_id)
+            raise Conflict(f"The order is {current.status}; only pending or confirmed orders can be cancelled")
+        return await self.get(caller, order_id)

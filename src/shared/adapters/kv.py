@@ -1,0 +1,46 @@
+"""Workers KV as a small JSON cache.
+
+KV is eventually consistent and its entries expire no sooner than 60 s after a
+write, so it only ever holds copies that D1 can rebuild (cache-aside).
+"""
+
+import json
+from typing import Any, Protocol
+
+from shared.adapters.jsvalues import to_python
+
+MIN_TTL_SECONDS = 60
+
+
+class KvCache(Protocol):
+    async def get_json(self, key: str) -> dict[str, Any] | None:
+        """The cached object, or None when absent, expired or unreadable."""
+        ...
+
+    async def put_json(self, key: str, value: dict[str, Any], ttl_seconds: int) -> None: ...
+
+    async def delete(self, key: str) -> None: ...
+
+
+class WorkersKv(KvCache):
+    """Over the SDK's KV binding wrapper: `get` answers a str or None, `put` takes options."""
+
+    def __init__(self, binding: Any) -> None:
+        self._kv = binding
+
+    async def get_json(self, key: str) -> dict[str, Any] | None:
+        text = to_python(await self._kv.get(key))
+        if not isinstance(text, str):
+            return None
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return None  # a corrupt copy is a miss: D1 rebuilds it
+        return value if isinstance(value, dict) else None
+
+    async def put_json(self, key: str, value: dict[str, Any], ttl_seconds: int) -> None:
+        text = json.dumps(value, separators=(",", ":"))
+        await self._kv.put(key, text, {"expirationTtl": max(MIN_TTL_SECONDS, int(ttl_seconds))})
+
+    async def delete(self, key: str) -> None:
+        await self._kv.delete(key)

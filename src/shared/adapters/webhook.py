@@ -1,0 +1,91 @@
+"""Signed webhook delivery: POST an event as JSON to a configured URL.
+
+Receivers check `X-Signature: sha256=<hex>`, the HMAC-SHA256 of the exact raw body
+under the shared secret, and drop duplicates by `X-Event-Id` (deliveries are at least
+once). A non-2xx answer, a timeout or a transport error raises `DeliveryFailed`, so
+the caller can retry the message.
+"""
+
+import asyncio
+import hashlib
+import hmac
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+SIGNATURE_HEADER = "X-Signature"
+EVENT_ID_HEADER = "X-Event-Id"
+DEFAULT_TIMEOUT_SECONDS = 10.0
+
+# (url, body, headers) -> HTTP status. The runtime's is `workers.fetch`; tests pass a fake.
+Transport = Callable[[str, str, dict[str, str]], Awaitable[int]]
+
+
+class DeliveryFailed(Exception):
+    """The receiver did not accept the event; the message says why in words safe to show admins."""
+
+
+class Notifier(Protocol):
+    async def notify(self, event: dict[str, Any]) -> None:
+        """Deliver one event or raise `DeliveryFailed`."""
+        ...
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The `X-Signature` value for `body`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify(body: bytes, secret: str, signature: str) -> bool:
+    """What a receiver does (constant-time compare); here for tests and documentation."""
+    return hmac.compare_digest(sign(body, secret), signature)
+
+
+def encode_event(event: dict[str, Any]) -> str:
+    """The raw body that is both signed and sent (ASCII JSON: its bytes are unambiguous)."""
+    return json.dumps(event, separators=(",", ":"), sort_keys=True)
+
+
+async def workers_transport(url: str, body: str, headers: dict[str, str]) -> int:
+    """POST with the runtime's fetch; imported lazily so CPython tests never load the SDK."""
+    from workers import fetch  # noqa: PLC0415 - runtime-only module
+
+    response = await fetch(url, method="POST", headers=headers, body=body)
+    return int(response.status)
+
+
+class WebhookNotifier(Notifier):
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        transport: Transport = workers_transport,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        self.url = url
+        self._secret = secret
+        self._transport = transport
+        self._timeout = timeout_seconds
+
+    def request_for(self, event: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        """The exact body and headers a delivery sends."""
+        body = encode_event(event)
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(body.encode(), self._secret),
+            EVENT_ID_HEADER: str(event.get("id", "")),
+        }
+        return body, headers
+
+    async def notify(self, event: dict[str, Any]) -> None:
+        if not self._secret:
+            raise DeliveryFailed("WEBHOOK_SECRET is not set; refusing to send an unsigned webhook")
+        body, headers = self.request_for(event)
+        try:
+            status = await asyncio.wait_for(self._transport(self.url, body, headers), self._timeout)
+        except TimeoutError:
+            raise DeliveryFailed(f"webhook did not answer within {self._timeout:g} s") from None
+        except Exception as error:  # noqa: BLE001 - any transport failure is a failed delivery
+            raise DeliveryFailed(f"webhook unreachable ({type(error).__name__})") from error
+        if not 200 <= status < 300:
+            raise DeliveryFailed(f"webhook answered HTTP {status}")

@@ -1,0 +1,127 @@
+"""The users API's shapes: one set of pydantic models for validation (here and in the
+gateway) and for the OpenAPI document.
+
+Request bodies forbid unknown fields, so a typo is a 422 rather than silently ignored.
+"""
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from users.cursor import decode_cursor
+
+# Matched after trimming and lower-casing. Deliberately loose (RFC 5322 is not a
+# regex): a plausible local part, one @, and a dotted domain of DNS labels.
+_EMAIL = re.compile(
+    r"[a-z0-9.!#$%&'*+/=?^_`{|}~-]+"
+    r"@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+"
+)
+
+
+def _normalised_email(value: str) -> str:
+    email = value.strip().lower()
+    if len(email) > 254 or not _EMAIL.fullmatch(email):
+        raise ValueError("not a valid email address")
+    return email
+
+
+Email = Annotated[
+    str,
+    Field(
+        max_length=320,
+        description="Email address; stored and compared in lower case",
+        examples=["ada@example.com"],
+        json_schema_extra={"format": "email"},
+    ),
+    AfterValidator(_normalised_email),
+]
+# At login any string may be tried: a malformed email simply does not match (401).
+LoginEmail = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=254),
+    Field(description="The email the account was registered with", examples=["ada@example.com"]),
+]
+Password = Annotated[
+    str,
+    Field(min_length=8, max_length=128, description="8-128 characters", examples=["correct horse battery"]),
+]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    Field(description="Display name, 1-100 characters after trimming", examples=["Ada Lovelace"]),
+]
+Timestamp = Annotated[str, Field(description="RFC 3339 UTC", examples=["2026-09-08T12:00:00.000Z"])]
+Role = Literal["user", "admin"]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisterRequest(_Body):
+    email: Email
+    password: Password
+    name: Name
+
+
+class LoginRequest(_Body):
+    email: LoginEmail
+    # The upper bound keeps a megabyte "password" from costing a hash.
+    password: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class UpdateUserRequest(_Body):
+    name: Name
+
+
+class User(BaseModel):
+    """An account as clients see it: never a password, hash or salt."""
+
+    id: Annotated[str, Field(examples=["usr_0191a2b3c4d5e6f708a9b0c1"])]
+    email: str
+    name: str
+    role: Role
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class UserPage(BaseModel):
+    items: list[User]
+    next_cursor: Annotated[str | None, Field(description="Pass as ?cursor= for the next page; null on the last")]
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: Annotated[int, Field(description="Seconds until the token expires")]
+
+
+class ListUsersQuery(BaseModel):
+    """Unknown query parameters are ignored (cache busters and the like)."""
+
+    limit: Annotated[int, Field(ge=1, le=100, description="Page size")] = 20
+    cursor: Annotated[str | None, Field(max_length=512, description="next_cursor of the previous page")] = None
+
+    @field_validator("cursor")
+    @classmethod
+    def _readable_cursor(cls, value: str | None) -> str | None:
+        """A cursor is opaque to clients, but a forged or truncated one is their error (422)."""
+        if value is not None:
+            decode_cursor(value)
+        return value
+
+
+class MaintenanceRun(BaseModel):
+    id: str
+    worker: Annotated[str, Field(examples=["users"])]
+    job: Annotated[str, Field(examples=["purge-deleted-users"])]
+    cron: Annotated[str, Field(examples=["0 3 * * *"])]
+    started_at: Timestamp
+    finished_at: Timestamp
+    counts: Annotated[dict[str, int], Field(description="Items handled per task", examples=[{"users_purged": 2}])]
+    errors: Annotated[list[str], Field(description="What failed; empty when the run succeeded")]
+
+
+class MaintenanceRunPage(BaseModel):
+    items: list[MaintenanceRun]

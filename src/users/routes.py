@@ -1,0 +1,91 @@
+"""The users worker's HTTP handlers: parse and validate, call the service, format.
+
+Paths mirror the public ones (the gateway forwards them verbatim with the caller's
+identity headers), plus /internal/* paths only the gateway uses.
+"""
+
+from typing import Any
+
+from shared.errors import Unauthenticated
+from shared.health import HEALTH_PATH
+from shared.http import HttpRequest, HttpResponse, Router, empty_response, json_response
+from shared.identity import Identity, identity_from_headers
+from shared.validation import parse_body, parse_query
+from users.maintenance import Maintenance
+from users.models import ListUsersQuery, LoginRequest, RegisterRequest, UpdateUserRequest
+from users.service import UsersService
+
+LOGIN_PATH = "/internal/auth/login"
+
+
+def caller(request: HttpRequest) -> Identity:
+    """The identity the gateway vouched for; also names the caller in the request's log line."""
+    identity = identity_from_headers(request.headers)
+    if identity is None:
+        raise Unauthenticated("Authentication required")
+    request.user_id = identity.user_id
+    return identity
+
+
+async def register(request: HttpRequest, *, users: UsersService, **_: Any) -> HttpResponse:
+    body = parse_body(request, RegisterRequest)
+    user = await users.register(body.email, body.password, body.name)
+    request.user_id = user.id
+    return json_response(user.public(), 201, {"Location": f"/api/users/{user.id}"})
+
+
+async def login(request: HttpRequest, *, users: UsersService, **_: Any) -> HttpResponse:
+    """Checks credentials only: the gateway, which holds the signing secret, mints the token."""
+    body = parse_body(request, LoginRequest)
+    user = await users.authenticate(body.email, body.password)
+    request.user_id = user.id
+    return json_response(user.public())
+
+
+async def me(request: HttpRequest, *, users: UsersService, **_: Any) -> HttpResponse:
+    user = await users.me(caller(request))
+    return json_response(user.public())
+
+
+async def list_users(request: HttpRequest, *, users: UsersService, **_: Any) -> HttpResponse:
+    identity = caller(request)
+    query = parse_query(request, ListUsersQuery)
+    page, next_cursor = await users.list_users(identity, query.limit, query.cursor)
+    return json_response({"items": [user.public() for user in page], "next_cursor": next_cursor})
+
+
+async def get_user(request: HttpRequest, *, user_id: str, users: UsersService, **_: Any) -> HttpResponse:
+    found = await users.get_user(caller(request), user_id)
+    return json_response(found.user, headers={"X-Cache": "HIT" if found.cache_hit else "MISS"})
+
+
+async def update_user(request: HttpRequest, *, user_id: str, users: UsersService, **_: Any) -> HttpResponse:
+    identity = caller(request)
+    body = parse_body(request, UpdateUserRequest)
+    user = await users.rename(identity, user_id, body.name)
+    return json_response(user.public())
+
+
+async def delete_user(request: HttpRequest, *, user_id: str, users: UsersService, **_: Any) -> HttpResponse:
+    await users.delete(caller(request), user_id, request.request_id)
+    return empty_response(204)
+
+
+async def maintenance_runs(request: HttpRequest, *, maintenance: Maintenance, **_: Any) -> HttpResponse:
+    runs = await maintenance.recent(caller(request))
+    return json_response({"items": [run.public() for run in runs]})
+
+
+def build_router(health: Any) -> Router:
+    """`/api/users/me` comes before `/api/users/{user_id}`: the router takes the first match."""
+    router = Router()
+    router.add("GET", HEALTH_PATH, health)
+    router.add("POST", "/api/auth/register", register)
+    router.add("POST", LOGIN_PATH, login)
+    router.add("GET", "/api/users/me", me)
+    router.add("GET", "/api/users", list_users)
+    router.add("GET", "/api/users/{user_id}", get_user)
+    router.add("PATCH", "/api/users/{user_id}", update_user)
+    router.add("DELETE", "/api/users/{user_id}", delete_user)
+    router.add("GET", "/api/admin/maintenance-runs", maintenance_runs)
+    return router

@@ -1,0 +1,359 @@
+"""Pytest harness: the live system for the e2e tests, and the 5xx audit of its log.
+
+* Tests under tests/e2e run against the system. With ``--base-url URL`` that is any
+  running deployment (``wrangler dev``, ``scripts/dev``, a deployed URL); without it the
+  session starts the local runtime (scripts/runtime/main.mjs) on a free port with a
+  fresh state dir, once, the first time a test needs it. Tests under tests/unit never
+  start it.
+* Fixtures: ``live`` (session; ``.base_url``, ``.local``/``.is_local``, ``.logs()``,
+  ``.wait_for_log()``), ``client`` (an ``httpx.Client`` on the base URL) and
+  ``expect_5xx`` (declare a request whose 5xx status is intended).
+* When the runtime was started here, every log line with a numeric ``status`` >= 500
+  whose ``request_id`` no test declared with ``expect_5xx`` fails the session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = ROOT / ".venv" / "bin"
+E2E_DIR = ROOT / "tests" / "e2e"
+RUNTIME_MAIN = "scripts/runtime/main.mjs"
+
+# Settings passed to the local runtime as `--var KEY:VALUE` (they override wrangler.toml [vars]).
+TEST_VARS: dict[str, str] = {
+    "JWT_SECRET": "test-secret-for-e2e-only-0123456789abcdef",
+}
+
+START_TIMEOUT_S = 120
+STOP_TIMEOUT_S = 15
+FAILED_TEST_LOG_LINES = 80  # runtime log lines attached to a failing e2e test's report
+
+_LIVE = pytest.StashKey["Live"]()
+_LOG_START = pytest.StashKey[int]()
+_INTERRUPTED = pytest.StashKey[bool]()
+_FINISHING = pytest.StashKey[bool]()
+_UNEXPECTED_5XX = pytest.StashKey[list]()
+_RAISED_5XX = pytest.StashKey[bool]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--base-url",
+        default=None,
+        metavar="URL",
+        help="run the e2e tests against this running deployment instead of starting the local runtime",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _is_e2e(item):
+            item.add_marker(pytest.mark.e2e)
+
+
+def _is_e2e(item: pytest.Item) -> bool:
+    return Path(item.path).resolve().is_relative_to(E2E_DIR)
+
+
+class Live:
+    """The system under test. ``logs()`` is empty unless the runtime was started here."""
+
+    def __init__(self, base_url: str, local: bool) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.local = local
+        self.is_local = local
+        self.info: dict[str, Any] = {}  # the runtime's "listening" line
+        self.log_path: Path | None = None
+        self._lines: list[str] = []  # every stdout line, as printed
+        self._records: list[dict[str, Any]] = []  # the stdout lines that are JSON objects
+        self._stderr: list[str] = []
+        self._expected_5xx: set[str] = set()
+        self._changed = threading.Condition()
+
+    def logs(self, since: int = 0) -> list[dict[str, Any]]:
+        """The parsed JSON log lines so far; ``since`` is a value of ``mark()``."""
+        with self._changed:
+            return self._records[since:]
+
+    def mark(self) -> int:
+        """A position in ``logs()``: ``logs(since=mark)`` is what came after it."""
+        with self._changed:
+            return len(self._records)
+
+    def raw_lines(self) -> list[str]:
+        with self._changed:
+            return list(self._lines)
+
+    def wait_for_log(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0, since: int = 0
+    ) -> dict[str, Any]:
+        """The first log record (from ``since``) matching ``predicate``, waiting up to ``timeout`` s."""
+        if not self.local:
+            pytest.skip("the log of a deployment given by --base-url is not visible to the tests")
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            checked = since
+            while True:
+                for record in self._records[checked:]:
+                    if predicate(record):
+                        return record
+                checked = max(checked, len(self._records))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no log line matched within {timeout} s")
+                self._changed.wait(left)
+
+    def expect_5xx(self, request_id: str) -> None:
+        with self._changed:
+            self._expected_5xx.add(request_id)
+
+    def unexpected_5xx(self) -> list[dict[str, Any]]:
+        with self._changed:
+            return [r for r in self._records if _is_5xx(r) and r.get("request_id") not in self._expected_5xx]
+
+    # -- fed by the reader threads --
+    def _add_stdout(self, line: str) -> None:
+        record = None
+        if line.startswith("{"):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                pass
+        with self._changed:
+            self._lines.append(line)
+            if isinstance(record, dict):
+                self._records.append(record)
+                if not self.info and record.get("event") == "listening" and record.get("source") == "local-runtime":
+                    self.info = record
+            self._changed.notify_all()
+
+    def _add_stderr(self, line: str) -> None:
+        with self._changed:
+            self._stderr.append(line)
+
+
+def _is_5xx(record: dict[str, Any]) -> bool:
+    status = record.get("status")
+    return isinstance(status, (int, float)) and not isinstance(status, bool) and status >= 500
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if pytest dies without tearing down (Linux only)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def _reader(stream, sink: Callable[[str], None]) -> threading.Thread:
+    def run() -> None:
+        for line in stream:
+            sink(line.rstrip("\r\n"))
+        stream.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _dump(live: Live) -> str:
+    stdout, stderr = live.raw_lines(), list(live._stderr)
+    return "--- stderr ---\n" + "\n".join(stderr) + "\n--- stdout ---\n" + "\n".join(stdout)
+
+
+@pytest.fixture(scope="session")
+def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    config = request.config
+    base_url = config.getoption("--base-url")
+    if base_url:
+        live = Live(base_url, local=False)
+        config.stash[_LIVE] = live
+        yield live
+        return
+
+    node = VENV_BIN / "node"
+    if not node.exists():
+        pytest.fail(f"{node} is missing: run scripts/setup (or use scripts/test)", pytrace=False)
+    work = tmp_path_factory.mktemp("local-runtime")
+    port = _free_port()
+    command = [str(node), RUNTIME_MAIN, "--port", str(port), "--persist-to", str(work / "state")]
+    for key, value in TEST_VARS.items():
+        command += ["--var", f"{key}:{value}"]
+    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+    live = Live(f"http://127.0.0.1:{port}", local=True)
+    live.log_path = work / "runtime.log"
+    config.stash[_LIVE] = live
+    proc = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        bufsize=1,
+        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+    )
+    readers = [_reader(proc.stdout, live._add_stdout), _reader(proc.stderr, live._add_stderr)]
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        with live._changed:
+            while not live.info:
+                if proc.poll() is not None:
+                    break
+                if time.monotonic() > deadline:
+                    break
+                live._changed.wait(0.2)
+        if not live.info:
+            exited = proc.poll()
+            _stop(proc)
+            for thread in readers:
+                thread.join(timeout=5)
+            what = f"exited with status {exited}" if exited is not None else f"did not listen within {START_TIMEOUT_S} s"
+            pytest.fail(f"local runtime ({' '.join(command)}) {what}\n{_dump(live)}", pytrace=False)
+        live.base_url = str(live.info.get("url") or live.base_url).rstrip("/")
+        yield live
+    finally:
+        _stop(proc)
+        for thread in readers:
+            thread.join(timeout=5)
+        live.log_path.write_text(_dump(live) + "\n", encoding="utf-8")
+
+    # The 5xx audit. Raised here it is an error in the last test's teardown; when the
+    # teardown runs inside pytest_sessionfinish (-x, Ctrl-C) pytest_sessionfinish reports it.
+    unexpected = live.unexpected_5xx()
+    if unexpected and not config.stash.get(_INTERRUPTED, False):
+        config.stash[_UNEXPECTED_5XX] = unexpected
+        if not config.stash.get(_FINISHING, False):
+            config.stash[_RAISED_5XX] = True
+            pytest.fail(_unexpected_5xx_message(unexpected, live), pytrace=False)
+
+
+def _unexpected_5xx_message(lines: list[dict[str, Any]], live: Live) -> str:
+    shown = "\n".join(json.dumps(line) for line in lines)
+    return (
+        f"the local runtime logged {len(lines)} 5xx response(s) no test declared with expect_5xx "
+        f"(full log: {live.log_path}):\n{shown}"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _e2e_live(request: pytest.FixtureRequest):
+    """Every e2e test gets ``live``; any test using it gets its slice of the log on failure."""
+    if _is_e2e(request.node):
+        live = request.getfixturevalue("live")
+    elif "live" in request.fixturenames:
+        live = request.getfixturevalue("live")
+    else:
+        return
+    if live.local:
+        request.node.stash[_LOG_START] = len(live.raw_lines())
+
+
+@pytest.fixture
+def client(live: Live):
+    with httpx.Client(base_url=live.base_url, timeout=30) as http:
+        yield http
+
+
+@pytest.fixture
+def expect_5xx(live: Live) -> Callable[[Any], str | None]:
+    """``expect_5xx(request_id_or_response)``: that request's 5xx is intended, not a bug."""
+
+    def declare(target: Any) -> str | None:
+        request_id = target.headers.get("x-request-id") if isinstance(target, httpx.Response) else target
+        if not request_id:
+            raise ValueError(f"expect_5xx needs a request id (an x-request-id header), got {target!r}")
+        live.expect_5xx(str(request_id))
+        return str(request_id)
+
+    return declare
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    start = item.stash.get(_LOG_START, None)
+    live = item.config.stash.get(_LIVE, None)
+    if report.failed and start is not None and live is not None and live.local:
+        lines = live.raw_lines()[start:]
+        if len(lines) > FAILED_TEST_LOG_LINES:
+            lines = [f"... {len(lines) - FAILED_TEST_LOG_LINES} earlier lines in {live.log_path}"] + lines[-FAILED_TEST_LOG_LINES:]
+        report.sections.append((f"local runtime log ({report.when})", "\n".join(lines)))
+    return report
+
+
+class _SessionAudit:
+    """Reports the 5xx audit when the session fixtures are torn down inside
+    pytest_sessionfinish rather than in the last test's teardown: a fixture error raised
+    there would crash pytest instead of failing the run."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_keyboard_interrupt(self) -> None:
+        self.config.stash[_INTERRUPTED] = True
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session):
+        self.config.stash[_FINISHING] = True
+        result = yield  # the session-scoped fixtures are torn down in here
+        unexpected = self.config.stash.get(_UNEXPECTED_5XX, None)
+        if unexpected and not self.config.stash.get(_RAISED_5XX, False):
+            message = _unexpected_5xx_message(unexpected, self.config.stash[_LIVE])
+            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                reporter.ensure_newline()
+                reporter.write_sep("=", "unexpected 5xx responses", red=True)
+                reporter.write_line(message)
+            else:
+                print(message, file=sys.stderr)
+            if session.exitstatus == 0:
+                session.exitstatus = 1
+        return result
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_SessionAudit(config), "e2e-5xx-audit")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    live = config.stash.get(_LIVE, None)
+    if live is not None and live.local and live.log_path is not None:
+        terminalreporter.write_line(f"local runtime log: {live.log_path}")

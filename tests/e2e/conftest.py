@@ -1,0 +1,79 @@
+"""E2E fixtures: an API client with its own rate-limit budget, and accounts to act as."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+ADMIN_EMAIL = "admin@example.com"
+PASSWORD = "correct horse battery"
+_addresses = itertools.count(1)
+
+
+@dataclass
+class Account:
+    id: str
+    email: str
+    role: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def client_address() -> str:
+    """A distinct client address per test: the gateway rate-limits per CF-Connecting-IP."""
+    n = next(_addresses)
+    return f"198.51.{n // 250}.{n % 250 + 1}"
+
+
+@pytest.fixture
+def api(live) -> httpx.Client:
+    with httpx.Client(base_url=live.base_url, timeout=30, headers={"CF-Connecting-IP": client_address()}) as client:
+        yield client
+
+
+def register(api: httpx.Client, email: str, password: str = PASSWORD, name: str = "Test User") -> httpx.Response:
+    return api.post("/api/auth/register", json={"email": email, "password": password, "name": name})
+
+
+def login(api: httpx.Client, email: str, password: str = PASSWORD) -> httpx.Response:
+    return api.post("/api/auth/login", json={"email": email, "password": password})
+
+
+def sign_up(api: httpx.Client, email: str | None = None) -> Account:
+    email = email or f"user-{uuid.uuid4().hex[:12]}@example.com"
+    created = register(api, email)
+    assert created.status_code == 201, created.text
+    token = login(api, email)
+    assert token.status_code == 200, token.text
+    user = created.json()
+    return Account(user["id"], user["email"], user["role"], token.json()["access_token"])
+
+
+@pytest.fixture
+def user(api) -> Account:
+    return sign_up(api)
+
+
+@pytest.fixture
+def other_user(api) -> Account:
+    return sign_up(api)
+
+
+@pytest.fixture(scope="session")
+def admin(live) -> Account:
+    """The configured admin; registered on first use (or logged in, on a deployment that has it)."""
+    with httpx.Client(base_url=live.base_url, timeout=30, headers={"CF-Connecting-IP": client_address()}) as api:
+        created = register(api, ADMIN_EMAIL)
+        assert created.status_code in (201, 409), created.text
+        token = login(api, ADMIN_EMAIL)
+        assert token.status_code == 200, token.text
+        me = api.get("/api/users/me", headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+        assert me.status_code == 200 and me.json()["role"] == "admin", me.text
+        return Account(me.json()["id"], ADMIN_EMAIL, "admin", token.json()["access_token"])

@@ -1,0 +1,134 @@
+"""The scheduled purge and its run records."""
+
+import json
+
+import pytest
+
+from shared.errors import Forbidden
+from shared.logging import Logger
+from tests.unit.users_support import World, as_admin, as_user, run
+from users.app import PURGE_JOB, WORKER
+from users.service import PURGE_BATCH, cache_key
+
+CRON = "0 3 * * *"
+
+
+def purge(world: World):
+    return world.maintenance.run(PURGE_JOB, CRON, world.service.purge_deleted_users, Logger(worker=WORKER))
+
+
+def test_purge_hard_deletes_only_users_deleted_long_enough_ago() -> None:
+    async def scenario() -> None:
+        world = World()  # purge_after_seconds=3600
+        old = [await world.register(f"old{i}@example.com") for i in range(2)]
+        recent = await world.register("recent@example.com")
+        live = await world.register("live@example.com")
+        for user in old:
+            await world.service.delete(user, user.user_id, "r")
+        world.clock.advance(seconds=3601)
+        await world.service.delete(recent, recent.user_id, "r")
+        world.kv.entries[cache_key(old[0].user_id)] = {"stale": True}  # a copy cached by a racing reader
+
+        record = await purge(world)
+
+        ids = {row["id"] for row in await world.db.all("SELECT id FROM users")}
+        assert ids == {recent.user_id, live.user_id}
+        assert record.counts == {"users_purged": 2, "cache_entries_deleted": 2}
+        assert record.errors == [] and record.job == PURGE_JOB and record.cron == CRON and record.worker == "users"
+        assert record.started_at <= record.finished_at
+        assert cache_key(old[0].user_id) not in world.kv.entries
+        assert set(world.kv.deleted) >= {cache_key(u.user_id) for u in old}
+
+    run(scenario())
+
+
+def test_purge_goes_through_several_batches() -> None:
+    async def scenario() -> None:
+        world = World()
+        admin = as_admin()
+        for i in range(PURGE_BATCH + 5):
+            user = await world.register(f"bulk{i}@example.com")
+            await world.service.delete(admin, user.user_id, "r")
+        world.clock.advance(hours=2)
+        record = await purge(world)
+        assert record.counts["users_purged"] == PURGE_BATCH + 5
+        assert await world.db.first("SELECT COUNT(*) AS n FROM users") == {"n": 0}
+
+    run(scenario())
+
+
+def test_every_run_is_recorded_and_listed_newest_first_for_admins() -> None:
+    async def scenario() -> None:
+        world = World()
+        first = await purge(world)
+        world.clock.advance(days=1)
+        second = await purge(world)
+        runs = await world.maintenance.recent(as_admin())
+        assert [r.id for r in runs] == [second.id, first.id]
+        assert runs[1].public() == {
+            "id": first.id,
+            "worker": "users",
+            "job": PURGE_JOB,
+            "cron": CRON,
+            "started_at": first.started_at,
+            "finished_at": first.finished_at,
+            "counts": {"users_purged": 0, "cache_entries_deleted": 0},
+            "errors": [],
+        }
+        with pytest.raises(Forbidden):
+            await world.maintenance.recent(as_user("usr_x"))
+
+    run(scenario())
+
+
+def test_recent_runs_are_capped_at_fifty() -> None:
+    async def scenario() -> None:
+        world = World()
+        for _ in range(52):
+            await purge(world)
+        assert len(await world.maintenance.recent(as_admin())) == 50
+
+    run(scenario())
+
+
+def test_a_failing_job_is_recorded_logged_with_traceback_and_reraised(capsys: pytest.CaptureFixture[str]) -> None:
+    async def scenario() -> None:
+        world = World()
+        user = await world.register("half@example.com")
+        await world.service.delete(user, user.user_id, "r")
+        world.clock.advance(hours=2)
+        world.kv.fail_on = {"delete"}  # the D1 purge succeeds, then the cache step fails
+        with pytest.raises(RuntimeError, match="kv delete failed"):
+            await purge(world)
+        [record] = await world.maintenance.recent(as_admin())
+        assert record.errors == ["RuntimeError: kv delete failed"]
+        assert record.counts == {"users_purged": 1, "cache_entries_deleted": 0}  # partial progress kept
+
+    run(scenario())
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    [failure] = [line for line in lines if line["message"] == "maintenance job failed"]
+    assert failure["level"] == "error" and "Traceback" in failure["traceback"] and failure["job"] == PURGE_JOB
+
+
+def test_a_failing_job_is_raised_even_if_recording_fails_too() -> None:
+    async def scenario() -> None:
+        world = World()
+
+        async def broken(counts: dict[str, int]) -> None:
+            await world.db.run("DROP TABLE maintenance_runs")
+            raise ValueError("job broke")
+
+        with pytest.raises(ValueError, match="job broke"):
+            await world.maintenance.run("x", CRON, broken, Logger(worker=WORKER))
+
+    run(scenario())
+
+
+def test_recording_failure_of_a_good_run_is_raised() -> None:
+    async def scenario() -> None:
+        world = World()
+        await world.db.run("DROP TABLE maintenance_runs")
+        with pytest.raises(Exception, match="maintenance_runs"):
+            await purge(world)
+
+    run(scenario())

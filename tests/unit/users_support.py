@@ -1,0 +1,150 @@
+"""Builders and fakes for the users worker's CPython tests."""
+
+import asyncio
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from shared.adapters.crypto import PasswordHash, Pbkdf2Hasher
+from shared.identity import ADMIN, USER, Identity
+from tests.unit.memory_kv import MemoryKv
+from tests.unit.sqlite_db import SqliteDatabase
+from users.maintenance import Maintenance
+from users.repository import MaintenanceRunRepository, UserRepository
+from users.service import UsersService, UsersSettings
+
+T = TypeVar("T")
+ADMIN_EMAIL = "admin@example.com"
+PASSWORD = "correct horse battery"
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """pytest without pytest-asyncio: each test drives its coroutine to the end."""
+    return asyncio.run(coroutine)
+
+
+class Clock:
+    """A settable clock; each reading advances 1 ms so timestamps stay distinct and ordered."""
+
+    def __init__(self, start: datetime = datetime(2026, 9, 8, 12, 0, tzinfo=UTC)) -> None:
+        self.moment = start
+
+    def __call__(self) -> datetime:
+        self.moment += timedelta(milliseconds=1)
+        return self.moment
+
+    def advance(self, **delta: float) -> None:
+        self.moment += timedelta(**delta)
+
+
+class CountingHasher(Pbkdf2Hasher):
+    """The real PBKDF2 hasher at a low work factor (fast tests), counting derivations."""
+
+    def __init__(self) -> None:
+        super().__init__(iterations=1_000)
+        self.derivations = 0
+
+    async def hash(self, password: str) -> PasswordHash:
+        self.derivations += 1
+        return await super().hash(password)
+
+    async def verify(self, password: str, stored: PasswordHash) -> bool:
+        self.derivations += 1
+        return await super().verify(password, stored)
+
+
+class MemoryPublisher:
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.fail = False
+
+    async def send(self, event: dict[str, Any]) -> None:
+        if self.fail:
+            raise RuntimeError("queue unavailable")
+        self.events.append(event)
+
+
+@dataclass
+class World:
+    """A users service on real SQLite with in-memory KV and queue, plus handles to inspect them."""
+
+    db: SqliteDatabase = field(default_factory=lambda: SqliteDatabase("users"))
+    kv: MemoryKv = field(default_factory=MemoryKv)
+    events: MemoryPublisher = field(default_factory=MemoryPublisher)
+    hasher: CountingHasher = field(default_factory=CountingHasher)
+    clock: Clock = field(default_factory=Clock)
+    settings: UsersSettings = field(
+        default_factory=lambda: UsersSettings(
+            admin_emails=frozenset({ADMIN_EMAIL}), cache_ttl_seconds=300, purge_after_seconds=3600
+        )
+    )
+
+    def __post_init__(self) -> None:
+        self.repo = UserRepository(self.db)
+        self.service = UsersService(self.repo, self.kv, self.events, self.settings, self.hasher, self.clock)
+        self.maintenance = Maintenance(MaintenanceRunRepository(self.db), "users", self.clock)
+
+    async def register(self, email: str, name: str = "Someone", password: str = PASSWORD) -> Identity:
+        user = await self.service.register(email, password, name)
+        return Identity(user.id, user.role)
+
+    async def admin(self) -> Identity:
+        return await self.register(ADMIN_EMAIL, "Admin")
+
+
+def as_user(user_id: str) -> Identity:
+    return Identity(user_id, USER)
+
+
+def as_admin(user_id: str = "usr_admin") -> Identity:
+    return Identity(user_id, ADMIN)
+
+
+class FakeD1Binding:
+    """The D1 binding's surface that `shared.adapters.d1.D1` uses, over a `SqliteDatabase`:
+    lets CPython tests build the worker from an env exactly as the runtime does."""
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self.db = db
+
+    def prepare(self, sql: str) -> "_FakeStatement":
+        return _FakeStatement(self.db, sql, ())
+
+    async def batch(self, statements: list["_FakeStatement"]) -> list[dict[str, Any]]:
+        changes = await self.db.batch([(s.sql, s.params) for s in statements])
+        return [{"results": [], "meta": {"changes": n}} for n in changes]
+
+
+@dataclass
+class _FakeStatement:
+    db: SqliteDatabase
+    sql: str
+    params: tuple[Any, ...]
+
+    def bind(self, *params: Any) -> "_FakeStatement":
+        return _FakeStatement(self.db, self.sql, params)
+
+    async def all(self) -> dict[str, Any]:
+        return {"results": await self.db.all(self.sql, *self.params), "meta": {"changes": 0}}
+
+    async def run(self) -> dict[str, Any]:
+        return {"results": [], "meta": {"changes": await self.db.run(self.sql, *self.params)}}
+
+
+class FakeKvBinding:
+    """The SDK-wrapped KV binding's surface: text values, options dict on put."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+        self.options: dict[str, dict[str, Any]] = {}
+
+    async def get(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    async def put(self, key: str, value: str, options: dict[str, Any] | None = None) -> None:
+        self.values[key] = value
+        self.options[key] = dict(options or {})
+
+    async def delete(self, key: str) -> None:
+        self.values.pop(key, None)
