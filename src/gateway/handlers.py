@@ -41,11 +41,20 @@ async def login(request: HttpRequest, *, auth: Authenticator, services: dict[str
     parse_body(request, LoginRequest)
     answer = await forward(services["users"], _internal(request, "/internal/auth/login"), None)
     if answer.status != 200:
-        return answer
+        return _as_public(answer, request)
     user = User.model_validate_json(answer.body)
     request.user_id = user.id
     token = auth.issue(user.id, user.role)
     return json_response({"access_token": token, "token_type": "Bearer", "expires_in": auth.ttl_seconds})
+
+
+def _as_public(answer: HttpResponse, request: HttpRequest) -> HttpResponse:
+    """A refusal from the internal login route, told about the public path the client called."""
+    if answer.headers.get("content-type", "").startswith("application/problem+json"):
+        document = json.loads(answer.body)
+        document["instance"] = request.path
+        answer.body = json.dumps(document, separators=(",", ":")).encode()
+    return answer
 
 
 def _internal(request: HttpRequest, path: str) -> HttpRequest:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from gateway.auth import ADMIN_ONLY, PUBLIC, SIGNED_IN
-from orders.models import CreateOrderRequest, DeadLetterPage, ListOrdersQuery, Order, OrderPage
+from orders.models import CreateOrderRequest, DeadLetterPage, ListOrdersQuery, Order, OrderPage, ReplayAccepted
 from users.models import (
     ListUsersQuery,
     LoginRequest,
@@ -54,9 +54,9 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", "/api/users/{id}", "Soft-delete an account (self or admin)", SIGNED_IN, "users",
           status=204, errors=(404,), tag="users"),
     Route("POST", "/api/orders", "Place an order; Idempotency-Key makes retries safe", SIGNED_IN, "orders",
-          body=CreateOrderRequest, response=Order, status=201, errors=(409,), tag="orders"),
+          body=CreateOrderRequest, response=Order, status=201, errors=(409, 422), tag="orders"),
     Route("GET", "/api/orders", "The caller's orders (admin: all), newest first", SIGNED_IN, "orders",
-          query=ListOrdersQuery, response=OrderPage, tag="orders"),
+          query=ListOrdersQuery, response=OrderPage, errors=(403,), tag="orders"),
     Route("GET", "/api/orders/{id}", "One order (owner or admin)", SIGNED_IN, "orders", response=Order,
           errors=(404,), tag="orders"),
     Route("POST", "/api/orders/{id}/cancel", "Cancel a pending or confirmed order", SIGNED_IN, "orders",
@@ -64,7 +64,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/admin/dead-letters", "Messages that exhausted their retries", ADMIN_ONLY, "orders",
           response=DeadLetterPage, tag="admin"),
     Route("POST", "/api/admin/dead-letters/{id}/replay", "Put a dead letter back on its queue", ADMIN_ONLY,
-          "orders", status=202, errors=(404,), tag="admin"),
+          "orders", response=ReplayAccepted, status=202, errors=(404, 409), tag="admin"),
     Route("GET", "/api/admin/maintenance-runs", "Scheduled maintenance run summaries, newest first",
           ADMIN_ONLY, response=MaintenanceRunPage, tag="admin"),
 )

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 
 from orders.dead_letters import require_admin
 from orders.events import describe
-from orders.repository import IdempotencyRepository, MaintenanceRunRecord, MaintenanceRunRepository, OrderRepository
+from orders.repository import IdempotencyRepository, OrderRepository
+from shared.maintenance_runs import MaintenanceRunRecord, MaintenanceRunRepository
 from orders.service import publish_order_created
 from shared import clock
 from shared.adapters.d1 import Database

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from orders.cursor import BadCursor, decode_cursor, encode_cursor
+from shared.cursor import BadCursor, decode_cursor, encode_cursor
 from orders.models import CreateOrderRequest, ListOrdersQuery, Order, OrderPage
 from orders.repository import IdempotencyRepository, IdempotencyRecord, OrderEventSource, OrderRepository
 from shared import clock

@@ -10,7 +10,8 @@ from shared.config import env_int, env_list
 from shared.health import health_handler
 from shared.logging import Logger
 from users.maintenance import Maintenance
-from users.repository import MaintenanceRunRepository, UserRepository
+from shared.maintenance_runs import MaintenanceRunRepository
+from users.repository import UserRepository
 from users.routes import build_router
 from users.service import UsersService, UsersSettings
 

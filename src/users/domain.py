@@ -29,27 +29,3 @@ class UserRecord:
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
-
-
-@dataclass(frozen=True)
-class MaintenanceRunRecord:
-    id: str
-    worker: str
-    job: str
-    cron: str
-    started_at: str
-    finished_at: str
-    counts: dict[str, int]
-    errors: list[str]
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "worker": self.worker,
-            "job": self.job,
-            "cron": self.cron,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "counts": dict(self.counts),
-            "errors": list(self.errors),
-        }

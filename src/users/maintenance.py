@@ -12,8 +12,8 @@ from shared import clock
 from shared.errors import Forbidden
 from shared.identity import Identity
 from shared.logging import Logger
-from users.domain import MaintenanceRunRecord
-from users.repository import MaintenanceRunRepository
+from shared.maintenance_runs import MaintenanceRunRecord
+from shared.maintenance_runs import MaintenanceRunRepository
 
 Task = Callable[[dict[str, int]], Awaitable[None]]
 RECENT_RUNS = 50

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from users.cursor import decode_cursor
+from shared.cursor import decode_cursor
 
 # Matched after trimming and lower-casing. Deliberately loose (RFC 5322 is not a
 # regex): a plausible local part, one @, and a dotted domain of DNS labels.

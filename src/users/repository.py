@@ -3,12 +3,9 @@
 Only this module knows table and column names. "Live" means not soft-deleted.
 """
 
-import json
-from typing import Any
-
 from shared.adapters.crypto import PasswordHash
 from shared.adapters.d1 import Database, Row
-from users.domain import MaintenanceRunRecord, UserRecord
+from users.domain import UserRecord
 
 _USER_COLUMNS = (
     "id, email, name, role, password_hash, password_salt, password_iterations, created_at, updated_at, deleted_at"
@@ -115,49 +112,3 @@ class UserRepository:
         changes = await self.db.batch([(sql, (user_id, cutoff)) for user_id in user_ids])
         return sum(changes)
 
-
-def _run(row: Row) -> MaintenanceRunRecord:
-    return MaintenanceRunRecord(
-        id=row["id"],
-        worker=row["worker"],
-        job=row["job"],
-        cron=row["cron"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        counts=json.loads(row["counts"]),
-        errors=json.loads(row["errors"]),
-    )
-
-
-class MaintenanceRunRepository:
-    """The maintenance_runs table; the same shape in every worker's database."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    async def add(self, run: MaintenanceRunRecord) -> None:
-        await self.db.run(
-            "INSERT INTO maintenance_runs (id, worker, job, cron, started_at, finished_at, counts, errors) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            run.id,
-            run.worker,
-            run.job,
-            run.cron,
-            run.started_at,
-            run.finished_at,
-            _json(run.counts),
-            _json(run.errors),
-        )
-
-    async def latest(self, worker: str, limit: int) -> list[MaintenanceRunRecord]:
-        rows = await self.db.all(
-            "SELECT id, worker, job, cron, started_at, finished_at, counts, errors FROM maintenance_runs "
-            "WHERE worker = ? ORDER BY started_at DESC, id DESC LIMIT ?",
-            worker,
-            limit,
-        )
-        return [_run(row) for row in rows]
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))

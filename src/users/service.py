@@ -18,7 +18,7 @@ from shared.adapters.kv import KvCache
 from shared.adapters.queue import EventPublisher
 from shared.errors import Conflict, Forbidden, NotFound, Unauthenticated, Unprocessable
 from shared.identity import ADMIN, USER, Identity
-from users.cursor import decode_cursor, encode_cursor
+from shared.cursor import decode_cursor, encode_cursor
 from users.domain import UserRecord
 from users.repository import UserRepository
 

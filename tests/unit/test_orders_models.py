@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from orders.currencies import ACTIVE_CURRENCIES
-from orders.cursor import BadCursor, decode_cursor, encode_cursor
+from shared.cursor import BadCursor, decode_cursor, encode_cursor
 from orders.models import CreateOrderRequest, ListOrdersQuery, OrderItem
 from orders.service import order_total
 from tests.unit.test_orders_support import order_body

@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from users.cursor import encode_cursor
+from shared.cursor import encode_cursor
 from users.models import (
     ListUsersQuery,
     LoginRequest,

@@ -7,7 +7,7 @@ import pytest
 
 from shared.errors import Conflict, Forbidden, NotFound, Unauthenticated, Unprocessable
 from tests.unit.users_support import PASSWORD, World, as_admin, as_user, run
-from users.cursor import decode_cursor, encode_cursor
+from shared.cursor import decode_cursor, encode_cursor
 from users.service import BAD_CREDENTIALS, UsersSettings, cache_key
 
 # -- registration -----------------------------------------------------------------

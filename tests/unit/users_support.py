@@ -11,7 +11,8 @@ from shared.identity import ADMIN, USER, Identity
 from tests.unit.memory_kv import MemoryKv
 from tests.unit.sqlite_db import SqliteDatabase
 from users.maintenance import Maintenance
-from users.repository import MaintenanceRunRepository, UserRepository
+from shared.maintenance_runs import MaintenanceRunRepository
+from users.repository import UserRepository
 from users.service import UsersService, UsersSettings
 
 T = TypeVar("T")

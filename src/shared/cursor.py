@@ -13,17 +13,17 @@ class BadCursor(ValueError):
     """The cursor was not made by `encode_cursor` (tampered, truncated or foreign)."""
 
 
-def encode_cursor(created_at: str, order_id: str) -> str:
-    raw = json.dumps([created_at, order_id], separators=(",", ":")).encode()
+def encode_cursor(created_at: str, row_id: str) -> str:
+    raw = json.dumps([created_at, row_id], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> tuple[str, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, order_id = json.loads(raw)
+        created_at, row_id = json.loads(raw)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
         raise BadCursor("not a cursor this service issued") from None
-    if not (isinstance(created_at, str) and isinstance(order_id, str)):
+    if not (isinstance(created_at, str) and isinstance(row_id, str)):
         raise BadCursor("not a cursor this service issued")
-    return created_at, order_id
+    return created_at, row_id
