@@ -10,24 +10,15 @@ from orders.dead_letters import DeadLetterService
 from orders.maintenance import OrdersMaintenance
 from orders.models import CreateOrderRequest, ListOrdersQuery
 from orders.service import OrderService
-from shared.errors import HttpProblem, Unauthenticated
+from shared.errors import HttpProblem
 from shared.http import HttpRequest, HttpResponse, json_response
-from shared.identity import Identity, identity_from_headers
+from shared.identity import caller_of
 from shared.logging import Logger
 from shared.validation import parse_body, parse_query
 
 IDEMPOTENCY_KEY_HEADER = "idempotency-key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_IDEMPOTENCY_KEY_CHARS = 255
-
-
-def caller_of(request: HttpRequest) -> Identity:
-    """The identity the gateway vouched for; also names the caller in the request's log line."""
-    identity = identity_from_headers(request.headers)
-    if identity is None:
-        raise Unauthenticated("Authentication required")
-    request.user_id = identity.user_id
-    return identity
 
 
 def idempotency_key_of(request: HttpRequest) -> str | None:

@@ -6,6 +6,12 @@ reach them (no routes, workers_dev = false).
 """
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from shared.errors import Unauthenticated
+
+if TYPE_CHECKING:
+    from shared.http import HttpRequest
 
 USER_ID_HEADER = "x-user-id"
 USER_ROLE_HEADER = "x-user-role"
@@ -41,3 +47,12 @@ def identity_from_headers(headers: dict[str, str]) -> Identity | None:
 def is_identity_header(name: str) -> bool:
     lowered = name.lower()
     return lowered in IDENTITY_HEADERS or lowered.startswith(INTERNAL_PREFIX) or lowered.startswith("x-user-")
+
+
+def caller_of(request: "HttpRequest") -> Identity:
+    """The identity the gateway vouched for (401 without one); also names the caller in the request's log line."""
+    identity = identity_from_headers(request.headers)
+    if identity is None:
+        raise Unauthenticated("Authentication required")
+    request.user_id = identity.user_id
+    return identity

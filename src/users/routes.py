@@ -6,25 +6,15 @@ identity headers), plus /internal/* paths only the gateway uses.
 
 from typing import Any
 
-from shared.errors import Unauthenticated
 from shared.health import HEALTH_PATH
 from shared.http import HttpRequest, HttpResponse, Router, empty_response, json_response
-from shared.identity import Identity, identity_from_headers
+from shared.identity import caller_of
 from shared.validation import parse_body, parse_query
 from users.maintenance import Maintenance
 from users.models import ListUsersQuery, LoginRequest, RegisterRequest, UpdateUserRequest
 from users.service import UsersService
 
 LOGIN_PATH = "/internal/auth/login"
-
-
-def caller(request: HttpRequest) -> Identity:
-    """The identity the gateway vouched for; also names the caller in the request's log line."""
-    identity = identity_from_headers(request.headers)
-    if identity is None:
-        raise Unauthenticated("Authentication required")
-    request.user_id = identity.user_id
-    return identity
 
 
 async def register(request: HttpRequest, *, users: UsersService, **_: Any) -> HttpResponse:
@@ -43,36 +33,36 @@ async def login(request: HttpRequest, *, users: UsersService, **_: Any) -> HttpR
 
 
 async def me(request: HttpRequest, *, users: UsersService, **_: Any) -> HttpResponse:
-    user = await users.me(caller(request))
+    user = await users.me(caller_of(request))
     return json_response(user.public())
 
 
 async def list_users(request: HttpRequest, *, users: UsersService, **_: Any) -> HttpResponse:
-    identity = caller(request)
+    identity = caller_of(request)
     query = parse_query(request, ListUsersQuery)
     page, next_cursor = await users.list_users(identity, query.limit, query.cursor)
     return json_response({"items": [user.public() for user in page], "next_cursor": next_cursor})
 
 
 async def get_user(request: HttpRequest, *, user_id: str, users: UsersService, **_: Any) -> HttpResponse:
-    found = await users.get_user(caller(request), user_id)
+    found = await users.get_user(caller_of(request), user_id)
     return json_response(found.user, headers={"X-Cache": "HIT" if found.cache_hit else "MISS"})
 
 
 async def update_user(request: HttpRequest, *, user_id: str, users: UsersService, **_: Any) -> HttpResponse:
-    identity = caller(request)
+    identity = caller_of(request)
     body = parse_body(request, UpdateUserRequest)
     user = await users.rename(identity, user_id, body.name)
     return json_response(user.public())
 
 
 async def delete_user(request: HttpRequest, *, user_id: str, users: UsersService, **_: Any) -> HttpResponse:
-    await users.delete(caller(request), user_id, request.request_id)
+    await users.delete(caller_of(request), user_id, request.request_id)
     return empty_response(204)
 
 
 async def maintenance_runs(request: HttpRequest, *, maintenance: Maintenance, **_: Any) -> HttpResponse:
-    runs = await maintenance.recent(caller(request))
+    runs = await maintenance.recent(caller_of(request))
     return json_response({"items": [run.public() for run in runs]})
 
 
