@@ -83,6 +83,10 @@ class Live:
         self._stderr: list[str] = []
         self._expected_5xx: set[str] = set()
         self._changed = threading.Condition()
+        # The status of the first answer to `GET /health` sent from the moment the runtime
+        # was spawned (None: nothing answered). Start-up must hold requests until the
+        # whole system is up, so this is 200 and never a "still starting" 503.
+        self.first_health_status: int | None = None
 
     def logs(self, since: int = 0) -> list[dict[str, Any]]:
         """The parsed JSON log lines so far; ``since`` is a value of ``mark()``."""
@@ -178,6 +182,24 @@ def _reader(stream, sink: Callable[[str], None]) -> threading.Thread:
     return thread
 
 
+def _first_health_poller(live: Live, proc: subprocess.Popen) -> threading.Thread:
+    """Asks for /health until the port answers at all, and records that first answer."""
+
+    def run() -> None:
+        while proc.poll() is None:
+            try:
+                answer = httpx.get(f"{live.base_url}/health", timeout=START_TIMEOUT_S)
+            except httpx.TransportError:
+                time.sleep(0.05)
+                continue
+            live.first_health_status = answer.status_code
+            return
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
 def _stop(proc: subprocess.Popen) -> None:
     if proc.poll() is not None:
         return
@@ -231,6 +253,7 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
     )
     readers = [_reader(proc.stdout, live._add_stdout), _reader(proc.stderr, live._add_stderr)]
+    readers.append(_first_health_poller(live, proc))
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         with live._changed:

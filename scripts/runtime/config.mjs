@@ -3,6 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
+import { localRelease } from "./releases.mjs";
 
 /** The three workers, gateway first: it is the one that listens. */
 export const CONFIG_PATHS = ["wrangler.toml", "services/users/wrangler.toml", "services/orders/wrangler.toml"];
@@ -15,6 +16,7 @@ export const CONFIG_PATHS = ["wrangler.toml", "services/users/wrangler.toml", "s
  * @property {string} mainPath        absolute path of the entry module
  * @property {string} baseDir         every .py under it is uploaded, as in a deploy
  * @property {string[]} crons
+ * @property {import('./releases.mjs').PythonRelease} release  the Pyodide release workerd would run
  * @property {object} workerOptions   miniflare options derived by wrangler (bindings, vars, queues)
  * @property {{binding: string, migrationsDir: string}[]} migrations
  */
@@ -33,6 +35,7 @@ export function readWorker(root, relPath, varOverrides) {
     mainPath: path.resolve(config.main),
     baseDir: path.resolve(config.base_dir ?? path.dirname(config.main)),
     crons: config.triggers?.crons ?? [],
+    release: localRelease(config, root),
     workerOptions,
     migrations: (config.d1_databases ?? []).map((db) => ({
       binding: db.binding,

@@ -2,6 +2,7 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { WorkerImportError } from "./pyworker.mjs";
+import { UnsupportedRelease } from "./releases.mjs";
 import { startSystem } from "./system.mjs";
 
 const { values } = parseArgs({
@@ -26,6 +27,17 @@ function parseVars(pairs) {
 
 const log = (line) => process.stdout.write(line.endsWith("\n") ? line : `${line}\n`);
 
+// The last line of defence: a failure that escapes every handler (inside miniflare, say)
+// is logged as an error, which fails the test run, and the system stays up for the rest.
+// Before the system is up, such a failure ends start-up instead of leaving it hanging.
+let up = false;
+for (const event of ["uncaughtException", "unhandledRejection"]) {
+  process.on(event, (error) => {
+    log(JSON.stringify({ level: "error", source: "local-runtime", message: event, error: String(error?.stack ?? error) }));
+    if (!up) process.exit(1);
+  });
+}
+
 try {
   const root = process.cwd();
   const system = await startSystem({
@@ -37,8 +49,10 @@ try {
     wheelsDir: path.resolve(root, values.wheels),
     log,
   });
+  up = true;
   log(JSON.stringify({ source: "local-runtime", event: "listening", url: system.url, runtime: system.runtime, workers: system.specs.map((s) => s.name) }));
-  process.stderr.write(`Ready on ${system.url} (Python ${system.runtime.python} on ${system.runtime.platform}); Ctrl-C stops.\n`);
+  const { python, platform, pyodide } = system.runtime;
+  process.stderr.write(`Ready on ${system.url} (Pyodide ${pyodide}, Python ${python} on ${platform}); Ctrl-C stops.\n`);
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -49,6 +63,7 @@ try {
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
 } catch (error) {
-  process.stderr.write(error instanceof WorkerImportError ? `${error.message}\n` : `${error?.stack ?? error}\n`);
+  const known = error instanceof WorkerImportError || error instanceof UnsupportedRelease;
+  process.stderr.write(known ? `${error.message}\n` : `${error?.stack ?? error}\n`);
   process.exit(1);
 }

@@ -5,7 +5,6 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadPyodide } from "pyodide";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const APP_DIR = "/session/metadata";
@@ -18,22 +17,31 @@ const COMPAT_FLAGS = {
 
 export class WorkerImportError extends Error {}
 
+/** Each release has its own wheels (its own ABI): `<root>/<pyodide version>`, as scripts/setup lays them out. */
+export function wheelsDirFor(root, release) {
+  return path.join(root, release.pyodide);
+}
+
 export class PythonWorker {
   /** @param {import('./config.mjs').WorkerSpec} spec */
   constructor(spec, { wheelsDir, modules, log }) {
     this.spec = spec;
-    this.wheelsDir = wheelsDir;
+    this.wheelsDir = wheelsDirFor(wheelsDir, spec.release);
     this.modules = modules;
     this.log = log;
     this.env = null;
   }
 
   async start() {
+    const { loadPyodide } = await import(this.spec.release.local.npm);
     const py = await loadPyodide({
       env: { HOME: "/session" },
       stdout: (line) => this.log(line),
       stderr: (line) => this.log(line),
     });
+    if (py.version !== this.spec.release.pyodide) {
+      throw new WorkerImportError(`worker ${this.spec.name} needs Pyodide ${this.spec.release.pyodide}, but loaded ${py.version}`);
+    }
     for (const wheel of fs.readdirSync(this.wheelsDir).filter((f) => f.endsWith(".whl")).sort()) {
       const bytes = new Uint8Array(fs.readFileSync(path.join(this.wheelsDir, wheel)));
       await py.unpackArchive(bytes, "wheel", { extractDir: py.FS.sitePackages ?? "/lib/python3.14/site-packages" });

@@ -6,9 +6,16 @@
 
 export const BRIDGE = "__PYTHON_BRIDGE";
 export const EVENT_HEADER = "x-local-runtime-event";
+/**
+ * The client's method travels in a header and the hop itself is always a POST: miniflare
+ * rebuilds each bridged request as an undici Request in Node, which refuses TRACE, TRACK
+ * and CONNECT with an exception that nothing can catch (the whole process died of it).
+ */
+export const METHOD_HEADER = "x-local-runtime-method";
 
 export const SHIM_SOURCE = `
 const EVENT = ${JSON.stringify(EVENT_HEADER)};
+const METHOD = ${JSON.stringify(METHOD_HEADER)};
 
 function bridged(env, event, payload) {
   return env.${BRIDGE}.fetch("http://python.local/", {
@@ -27,7 +34,8 @@ export default {
   async fetch(request, env) {
     const headers = new Headers(request.headers);
     headers.set(EVENT, "fetch");
-    return env.${BRIDGE}.fetch(new Request(request, { headers }));
+    headers.set(METHOD, request.method);
+    return env.${BRIDGE}.fetch(request.url, { method: "POST", headers, body: request.body });
   },
 
   async queue(batch, env) {

@@ -1,6 +1,10 @@
 // The whole system offline: miniflare with one shim worker per Python worker, real
 // KV/D1/Queues/rate limits from the wrangler configs, and one Pyodide interpreter per
 // worker behind the shims. Only the gateway listens on a port.
+//
+// Start-up: the interpreters load while miniflare starts; every event the shims bridge
+// waits for `ready` (all workers imported, all migrations applied), so nothing is
+// answered before the system is whole, and nothing is refused for being early.
 import path from "node:path";
 import { Miniflare } from "miniflare";
 import { pythonEnv, toMiniflareResponse, toNodeRequest } from "./bindings.mjs";
@@ -8,41 +12,57 @@ import { CONFIG_PATHS, collectModules, readWorker } from "./config.mjs";
 import { applyMigrations } from "./migrations.mjs";
 import { PythonWorker } from "./pyworker.mjs";
 import { QueueBatch } from "./queues.mjs";
-import { BRIDGE, EVENT_HEADER, SHIM_SOURCE } from "./shim.mjs";
+import { BRIDGE, EVENT_HEADER, METHOD_HEADER, SHIM_SOURCE } from "./shim.mjs";
 
 /** Shims are plain JS: any date this workerd knows will do; the Python code's date is in its config. */
 const SHIM_COMPAT_DATE = "2026-04-01";
-const SCHEDULED_DOOR = "/cdn-cgi/handler/scheduled";
+/** wrangler 4.164's door for cron handlers, and the one older wranglers (and users' scripts) call. */
+export const SCHEDULED_DOORS = ["/cdn-cgi/local/scheduled", "/cdn-cgi/handler/scheduled"];
 
 function json(status, body) {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 }
+
+const message = (error) => String(error?.stack ?? error?.message ?? error);
 
 /**
  * @param {{root: string, port: number, host?: string, persistTo: string, vars: object, wheelsDir: string, log: Function}} options
  */
 export async function startSystem({ root, port, host = "127.0.0.1", persistTo, vars, wheelsDir, log }) {
   const specs = CONFIG_PATHS.map((p) => readWorker(root, p, vars));
+  const gateway = specs[0];
   const python = new Map();
+  let opened;
+  const ready = new Promise((resolve) => (opened = resolve));
   let mf;
 
+  /** One bridged event, whatever happens inside it: a failure fails this event only. */
   const bridgeFor = (spec) => async (mfRequest) => {
-    const worker = python.get(spec.name);
-    if (!worker) return toMiniflareResponse(json(503, { error: `${spec.name} is still starting` }));
+    await ready;
+    try {
+      return toMiniflareResponse(await dispatch(spec, python.get(spec.name), mfRequest));
+    } catch (error) {
+      log(JSON.stringify({ level: "error", source: "local-runtime", worker: spec.name, message: "bridge failed", error: message(error) }));
+      return toMiniflareResponse(json(500, { error: "the local runtime failed to handle this event" }));
+    }
+  };
+
+  async function dispatch(spec, worker, mfRequest) {
     const event = mfRequest.headers.get(EVENT_HEADER);
     if (event === "fetch") {
       const url = new URL(mfRequest.url);
-      if (spec === specs[0] && url.pathname === SCHEDULED_DOOR) return toMiniflareResponse(await runScheduled(url));
+      if (spec === gateway && SCHEDULED_DOORS.includes(url.pathname)) return runScheduled(url);
       const started = performance.now();
-      const response = await guard(spec, async () => worker.fetch(await toNodeRequest(mfRequest, [EVENT_HEADER])));
-      if (spec === specs[0]) accessLog(mfRequest, url, response, started);
-      return toMiniflareResponse(response);
+      const request = await toNodeRequest(mfRequest, METHOD_HEADER, [EVENT_HEADER]);
+      const response = await guard(spec, () => worker.fetch(request));
+      if (spec === gateway) accessLog(request, url, response, started);
+      return response;
     }
     const payload = await mfRequest.json();
-    if (event === "queue") return toMiniflareResponse(await runQueue(worker, payload));
+    if (event === "queue") return runQueue(worker, payload);
     await worker.scheduled({ cron: payload.cron, scheduledTime: payload.scheduledTime, type: "scheduled", noRetry() {} });
-    return toMiniflareResponse(json(200, {}));
-  };
+    return json(200, {});
+  }
 
   function accessLog(request, url, response, started) {
     log(JSON.stringify({
@@ -60,7 +80,7 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
     try {
       return await run();
     } catch (error) {
-      log(JSON.stringify({ level: "error", worker: spec.name, message: "uncaught exception", error: String(error?.message ?? error) }));
+      log(JSON.stringify({ level: "error", worker: spec.name, message: "uncaught exception", error: message(error) }));
       return new Response("Internal Server Error", { status: 500 });
     }
   }
@@ -75,13 +95,29 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
     }
   }
 
-  /** The loopback door `POST /cdn-cgi/handler/scheduled?worker=users&cron=...`. */
+  /**
+   * `POST /cdn-cgi/local/scheduled?worker=users&cron=...` runs that worker's scheduled()
+   * handler. Without `worker`, every worker whose triggers list `cron` (all workers with
+   * crons when `cron` is absent, each with its first cron) runs, one after the other.
+   */
   async function runScheduled(url) {
-    const spec = specs.find((s) => s.alias === url.searchParams.get("worker") || s.name === url.searchParams.get("worker"));
-    if (!spec || !spec.crons.length) return json(404, { error: "worker has no cron triggers", workers: specs.filter((s) => s.crons.length).map((s) => s.alias) });
-    const cron = url.searchParams.get("cron") ?? spec.crons[0];
-    const result = await (await mf.getWorker(spec.name)).scheduled({ cron, scheduledTime: new Date() });
-    return json(result.outcome === "ok" ? 200 : 500, { worker: spec.alias, cron, outcome: result.outcome });
+    const name = url.searchParams.get("worker");
+    const cron = url.searchParams.get("cron");
+    const withCrons = specs.filter((s) => s.crons.length);
+    const targets = name
+      ? withCrons.filter((s) => s.alias === name || s.name === name)
+      : withCrons.filter((s) => cron === null || s.crons.includes(cron));
+    if (!targets.length) {
+      return json(404, { error: "no worker with cron triggers matches", workers: withCrons.map((s) => ({ worker: s.alias, crons: s.crons })) });
+    }
+    const runs = [];
+    for (const spec of targets) {
+      const ran = cron ?? spec.crons[0];
+      const result = await (await mf.getWorker(spec.name)).scheduled({ cron: ran, scheduledTime: new Date() });
+      runs.push({ worker: spec.alias, cron: ran, outcome: result.outcome });
+    }
+    const ok = runs.every((run) => run.outcome === "ok");
+    return json(ok ? 200 : 500, runs.length === 1 ? runs[0] : { runs });
   }
 
   const state = (kind) => path.join(persistTo, "v3", kind);
@@ -103,20 +139,25 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
       serviceBindings: { ...spec.workerOptions.serviceBindings, [BRIDGE]: bridgeFor(spec) },
     })),
   });
-  const url = await mf.ready;
 
-  for (const spec of specs) {
-    const mfBindings = await mf.getBindings(spec.name);
-    await applyMigrations(spec, mfBindings, log);
-    const worker = new PythonWorker(spec, { wheelsDir, modules: collectModules(spec), log });
-    worker.env = pythonEnv(spec.workerOptions, mfBindings);
-    python.set(spec.name, await worker.start());
+  try {
+    const workers = specs.map((spec) => new PythonWorker(spec, { wheelsDir, modules: collectModules(spec), log }));
+    const [url] = await Promise.all([mf.ready, ...workers.map((worker) => worker.start())]);
+    for (const [index, spec] of specs.entries()) {
+      const mfBindings = await mf.getBindings(spec.name);
+      await applyMigrations(spec, mfBindings, log);
+      workers[index].env = pythonEnv(spec.workerOptions, mfBindings);
+      python.set(spec.name, workers[index]);
+    }
+    opened();
+    return {
+      url: `http://${host}:${url.port}`,
+      specs,
+      runtime: { ...python.get(gateway.name).runtimeInfo(), pyodide: gateway.release.pyodide },
+      stop: () => mf.dispose(),
+    };
+  } catch (error) {
+    await mf.dispose().catch(() => {});
+    throw error;
   }
-
-  return {
-    url: `http://${host}:${url.port}`,
-    specs,
-    runtime: python.get(specs[0].name).runtimeInfo(),
-    stop: () => mf.dispose(),
-  };
 }

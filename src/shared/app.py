@@ -5,10 +5,11 @@ only convert the runtime's request into an `HttpRequest` and back.
 """
 
 import time
+from dataclasses import replace
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from shared.http import REQUEST_ID_HEADER, SECURITY_HEADERS, HttpRequest, HttpResponse, Router, problem, problem_for
+from shared.http import REQUEST_ID_HEADER, SECURITY_HEADERS, STANDARD_METHODS, HttpRequest, HttpResponse, Router, problem, problem_for
 from shared.logging import Logger
 
 Guard = Callable[[HttpRequest, list[str]], Awaitable[HttpResponse | None]]
@@ -42,14 +43,18 @@ class WorkerApp:
     async def handle(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         log = self.log.bind(request_id=request.request_id)
-        handler, params, route = self.router.match(request.method, request.path)
+        # HEAD is GET without the body, wherever GET works (RFC 9110 section 9.3.2).
+        routed = replace(request, method="GET") if request.method == "HEAD" else request
+        handler, params, route = self.router.match(routed.method, routed.path)
         try:
-            response = await self._run(request, handler, params, log)
+            response = await self._run(routed, handler, params, log)
         except Exception as error:  # noqa: BLE001 - every failure becomes an answer
-            response = problem_for(error, request) or self._crash(request, error, log)
+            response = problem_for(error, routed) or self._crash(routed, error, log)
         if self.finish is not None:
-            self.finish(request, response)
+            self.finish(routed, response)
         stamp(response, request)
+        if request.method == "HEAD":
+            response.body = b""
         log.info(
             "request",
             method=request.method,
@@ -62,6 +67,8 @@ class WorkerApp:
         return response
 
     async def _run(self, request: HttpRequest, handler: Any, params: Any, log: Logger) -> HttpResponse:
+        if request.method not in STANDARD_METHODS:
+            return problem(501, f"{request.method} is not a method this server implements", request)
         allowed = params if handler is None else [request.method]
         if self.guard is not None:
             early = await self.guard(request, allowed)
@@ -74,7 +81,7 @@ class WorkerApp:
     @staticmethod
     def _unrouted(request: HttpRequest, allowed: list[str]) -> HttpResponse:
         if allowed:
-            allow = ", ".join(sorted(set(allowed)))
+            allow = ", ".join(sorted(set(allowed) | ({"HEAD"} if "GET" in allowed else set())))
             return problem(405, f"{request.method} is not allowed on this path", request, headers={"Allow": allow})
         return problem(404, "No such route", request)
 

@@ -16,9 +16,20 @@ _BODYLESS = ("GET", "HEAD", "OPTIONS")
 async def read_request(request: Any) -> HttpRequest:
     """A `workers.Request` as plain data; header names lower-cased."""
     headers = {name.lower(): value for name, value in request.headers.items()}
-    method = str(request.method.value if hasattr(request.method, "value") else request.method)
+    method = method_of(request)
     body = b"" if method in _BODYLESS else await request.bytes()
     return HttpRequest(method, request.url, headers, body, request_id_from(headers))
+
+
+def method_of(request: Any) -> str:
+    """The method exactly as the client sent it.
+
+    `workers.Request.method` looks the method up in `http.HTTPMethod` and raises KeyError
+    for any other (PROPFIND, PURGE, a made-up token), on Cloudflare too; the JS request
+    underneath carries it as sent, so the app can answer 501 instead of crashing.
+    """
+    js_request = getattr(request, "js_object", None)
+    return str(js_request.method if js_request is not None else request.method)
 
 
 def write_response(response: HttpResponse) -> Response:

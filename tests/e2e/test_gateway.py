@@ -65,7 +65,7 @@ def test_unknown_route_404(api):
 def test_wrong_method_405_with_allow(api):
     response = api.put("/api/orders")
     assert_problem(response, 405)
-    assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+    assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "HEAD", "POST"}
 
 
 def test_cors_preflight_allowed_origin(api):

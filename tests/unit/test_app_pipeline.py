@@ -52,7 +52,7 @@ def test_unknown_route_is_problem_404():
 
 def test_wrong_method_is_405_with_allow():
     response = call("DELETE", "/things/1")
-    assert response.status == 405 and response.headers["Allow"] == "GET, POST"
+    assert response.status == 405 and response.headers["Allow"] == "GET, HEAD, POST"
 
 
 def test_domain_errors_map_to_statuses():

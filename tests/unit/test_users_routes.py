@@ -207,7 +207,7 @@ def test_scheduled_purge_and_maintenance_runs(env: SimpleNamespace) -> None:
 def test_unknown_route_and_wrong_method(env: SimpleNamespace) -> None:
     assert call(env, "GET", "/api/nothing").status == 404
     answer = call(env, "PUT", "/api/users/usr_x")
-    assert answer.status == 405 and answer.headers["Allow"] == "DELETE, GET, PATCH"
+    assert answer.status == 405 and answer.headers["Allow"] == "DELETE, GET, HEAD, PATCH"
 
 
 def test_request_log_names_the_caller(env: SimpleNamespace, capsys: pytest.CaptureFixture[str]) -> None:

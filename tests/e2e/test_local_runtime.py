@@ -1,0 +1,55 @@
+"""The local runtime's own promises: the production interpreter, start-up, the cron door."""
+
+from urllib.parse import quote
+
+import pytest
+
+from tests.toolchain.tools import PINS
+
+
+@pytest.fixture
+def local(live):
+    if not live.local:
+        pytest.skip("a property of the local runtime, not of a deployment given by --base-url")
+    return live
+
+
+def test_health_names_the_pyodide_release_workerd_runs(api, local):
+    runtime = api.get("/health").json()["runtime"]
+    assert runtime == {**runtime, "pyodide": PINS["pyodide"], "platform": "emscripten", "python": "3.14.2"}
+    assert local.info["runtime"]["pyodide"] == PINS["pyodide"]
+
+
+def test_first_answer_is_a_healthy_one(local):
+    """/health was asked from the moment the runtime was spawned: no 'still starting'."""
+    assert local.first_health_status == 200
+
+
+def door(api, path, **params):
+    query = "&".join(f"{key}={quote(value, safe='')}" for key, value in params.items())
+    return api.post(f"{path}?{query}")
+
+
+@pytest.mark.parametrize("path", ["/cdn-cgi/local/scheduled", "/cdn-cgi/handler/scheduled"])
+def test_scheduled_door_runs_the_named_worker(api, local, path):
+    response = door(api, path, worker="orders", cron="*/15 * * * *")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"worker": "orders", "cron": "*/15 * * * *", "outcome": "ok"}
+
+
+def test_scheduled_door_without_worker_runs_the_workers_with_that_cron(api, local):
+    response = door(api, "/cdn-cgi/local/scheduled", cron="0 3 * * *")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"worker": "users", "cron": "0 3 * * *", "outcome": "ok"}
+
+
+def test_scheduled_door_without_anything_runs_every_cron_worker(api, local):
+    response = api.post("/cdn-cgi/local/scheduled")
+    assert response.status_code == 200, response.text
+    assert sorted(run["worker"] for run in response.json()["runs"]) == ["orders", "users"]
+
+
+def test_scheduled_door_names_the_workers_it_knows(api, local):
+    response = door(api, "/cdn-cgi/local/scheduled", worker="gateway")
+    assert response.status_code == 404
+    assert {w["worker"] for w in response.json()["workers"]} == {"users", "orders"}

@@ -1,0 +1,93 @@
+"""The real toolchain accepts the project, offline: `wrangler dev` and `wrangler deploy --dry-run`.
+
+`wrangler dev` cannot run a Python worker here (workerd downloads the Pyodide bundle at
+start), but everything before that download is the real check of the configs: dates,
+flags, bindings, modules. The release it asks for is the one production runs, and the
+local runtime must run exactly that one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.toolchain.tools import BUNDLE, CONFIGS, PINS, ROOT, copy_project, offline_dev_output, wrangler
+
+PYWRANGLER_MIN_WRANGLER = (4, 127, 1)  # workers-py 1.17: "requires wrangler >= 4.127.1"
+
+
+def version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+def config(path: str) -> dict:
+    return tomllib.loads((ROOT / path).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def dev_output(tmp_path_factory: pytest.TempPathFactory) -> str:
+    output = offline_dev_output(tmp_path_factory.mktemp("wrangler-home"))
+    if BUNDLE.search(output) is None and "Ready on" in output:
+        pytest.skip("this machine reached the network: wrangler dev started, so there is no offline stop to read")
+    return output
+
+
+def test_pinned_wrangler_is_the_installed_one_and_meets_pywrangler():
+    installed = json.loads((ROOT / "node_modules/wrangler/package.json").read_text(encoding="utf-8"))["version"]
+    assert installed == PINS["wrangler"]
+    assert version(installed) >= (4, 164, 0)
+    assert version(installed) >= PYWRANGLER_MIN_WRANGLER
+
+
+def test_wranglers_workerd_supports_every_config_date():
+    workerd = ROOT / "node_modules/wrangler/node_modules/workerd/package.json"
+    if not workerd.exists():  # hoisted when nothing else pins another workerd
+        workerd = ROOT / "node_modules/workerd/package.json"
+    newest = json.loads(workerd.read_text(encoding="utf-8"))["version"].split(".")[1]
+    for path in CONFIGS:
+        date = config(path)["compatibility_date"].replace("-", "")
+        assert date <= newest, f"{path}: compatibility_date {date} is newer than wrangler's workerd ({newest})"
+
+
+def test_wrangler_dev_stops_only_at_the_pyodide_download(dev_output):
+    assert BUNDLE.search(dev_output), dev_output[-3000:]
+    errors = [line for line in dev_output.splitlines() if "[ERROR]" in line]
+    expected = ("*** Uncaught exception ***", "The Workers runtime failed to start")
+    unexpected = [line for line in errors if not any(text in line for text in expected)]
+    assert not unexpected, f"wrangler dev refused something before the download: {unexpected}"
+    for path in CONFIGS:  # every worker got as far as its bindings
+        assert f"{config(path)['name']} has access to the following bindings" in dev_output
+
+
+def test_local_runtime_runs_the_release_wrangler_dev_asks_for(dev_output, live):
+    asked = BUNDLE.search(dev_output)["release"]
+    with httpx.Client(base_url=live.base_url, timeout=30) as client:
+        runtime = client.get("/health").json()["runtime"]
+    assert runtime["pyodide"] == asked, f"wrangler dev asks for Pyodide {asked}, the system runs {runtime}"
+    assert PINS["pyodide"] == asked
+
+
+@pytest.mark.parametrize("path", CONFIGS)
+def test_deploy_dry_run_accepts_the_config(path: str, tmp_path: Path):
+    done = wrangler(["deploy", "--dry-run", "--outdir", str(tmp_path / "out"), "-c", path], tmp_path / "home")
+    assert done.returncode == 0, done.stdout + done.stderr
+    main = Path(config(path)["main"]).name
+    assert (tmp_path / "out" / main).is_file(), f"the main module {main} must land at the upload's root"
+
+
+@pytest.mark.parametrize("path", CONFIGS)
+def test_packages_pywrangler_vendors_ship_with_every_worker(path: str, tmp_path: Path):
+    """`pywrangler sync` vendors into python_modules/ beside pyproject.toml, but wrangler looks
+    beside each config: the services' python_modules links must bring the same packages."""
+    project = copy_project(tmp_path / "project")
+    vendored = project / "python_modules" / "vendored_probe"
+    vendored.mkdir(parents=True)
+    (vendored / "__init__.py").write_text("VENDORED = True\n", encoding="utf-8")
+    done = wrangler(["deploy", "--dry-run", "--outdir", str(tmp_path / "out"), "-c", path], tmp_path / "home", cwd=project)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "out" / "python_modules" / "vendored_probe" / "__init__.py").is_file()

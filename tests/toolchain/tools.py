@@ -1,0 +1,81 @@
+"""The pinned toolchain, run as users run it: wrangler from node_modules on the pinned Node."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+NODE = ROOT / ".venv" / "bin" / "node"
+WRANGLER = ROOT / "node_modules" / "wrangler" / "bin" / "wrangler.js"
+CONFIGS = ("wrangler.toml", "services/users/wrangler.toml", "services/orders/wrangler.toml")
+PINS = json.loads((ROOT / "package.json").read_text(encoding="utf-8"))["devDependencies"]
+
+# `wrangler dev` offline dies fetching the Pyodide bundle of the release it picked, e.g.
+# https://pyodide-capnp-bin.edgeworker.net/pyodide_314.0.6_2026-08-17_11.capnp.bin
+BUNDLE = re.compile(r"Request for Pyodide bundle failed; url = \S*/pyodide_(?P<release>[0-9][0-9a-z.]*)_[0-9-]+_[0-9]+\.capnp\.bin")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+DEV_TIMEOUT_S = 120
+
+
+def wrangler_env(home: Path) -> dict[str, str]:
+    """No telemetry, no prompts, and a config dir of its own (no login of the user's leaks in)."""
+    return {
+        **os.environ,
+        "PATH": f"{NODE.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "CI": "1",
+        "WRANGLER_SEND_METRICS": "false",
+        "XDG_CONFIG_HOME": str(home),
+    }
+
+
+def wrangler(
+    args: list[str], home: Path, timeout: float = DEV_TIMEOUT_S, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(NODE), str(WRANGLER), *args],
+        cwd=cwd,
+        env=wrangler_env(home),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def plain(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+def offline_dev_output(home: Path) -> str:
+    """What `wrangler dev` with all three configs prints before it stops (ANSI removed).
+
+    Offline it exits once workerd fails to download the Pyodide bundle. On a connected
+    machine it would start and keep serving; the timeout then ends it, and the callers
+    see no bundle failure in the output.
+    """
+    args = ["dev", *(arg for config in CONFIGS for arg in ("-c", config)), "--port", "0", "--inspector-port", "0"]
+    try:
+        done = wrangler(args, home)
+        return plain(done.stdout + done.stderr)
+    except subprocess.TimeoutExpired as timed_out:
+        out = (timed_out.stdout or b"") + (timed_out.stderr or b"")
+        return plain(out.decode() if isinstance(out, bytes) else out)
+
+
+def copy_project(copy: Path) -> Path:
+    """A copy of what wrangler and the runtime read, sharing node_modules (symlinks kept)."""
+    copy.mkdir(parents=True)
+    for name in ("src", "services", "scripts", "wrangler.toml", "package.json", "pyproject.toml"):
+        source = ROOT / name
+        if source.is_dir():
+            ignore = shutil.ignore_patterns("__pycache__", ".dev.vars")
+            shutil.copytree(source, copy / name, symlinks=True, ignore=ignore)
+        else:
+            shutil.copy(source, copy / name)
+    (copy / "node_modules").symlink_to(ROOT / "node_modules")
+    return copy
