@@ -78,6 +78,7 @@ class Live:
         self.is_local = local
         self.info: dict[str, Any] = {}  # the runtime's "listening" line
         self.log_path: Path | None = None
+        self.state_dir: Path | None = None  # --persist-to of a runtime started here
         self._lines: list[str] = []  # every stdout line, as printed
         self._records: list[dict[str, Any]] = []  # the stdout lines that are JSON objects
         self._stderr: list[str] = []
@@ -238,6 +239,7 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 
     live = Live(f"http://127.0.0.1:{port}", local=True)
     live.log_path = work / "runtime.log"
+    live.state_dir = work / "state"
     config.stash[_LIVE] = live
     proc = subprocess.Popen(
         command,

@@ -85,8 +85,10 @@ function installedVersion(pkg, root) {
 
 // `node releases.mjs`: one line per release this runtime runs, for scripts/setup:
 // PYODIDE_VERSION REQUIREMENTS_FILE WHEEL_PLATFORM PYTHON_MAJOR.MINOR
+// `node releases.mjs --json`: the whole table, for the tests that hold it to the toolchain.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  for (const { pyodide, python, local } of RELEASES.filter((r) => r.local)) {
+  if (process.argv.includes("--json")) console.log(JSON.stringify(RELEASES));
+  else for (const { pyodide, python, local } of RELEASES.filter((r) => r.local)) {
     console.log([pyodide, local.requirements, local.wheelPlatform, python.split(".").slice(0, 2).join(".")].join(" "));
   }
 }

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.toolchain.tools import BUNDLE, CONFIGS, PINS, ROOT, copy_project, offline_dev_output, wrangler
+from tests.toolchain.tools import BUNDLE, CONFIGS, PINS, ROOT, copy_project, offline_dev_output, plain, wrangler
 
 PYWRANGLER_MIN_WRANGLER = (4, 127, 1)  # workers-py 1.17: "requires wrangler >= 4.127.1"
 
@@ -91,3 +91,14 @@ def test_packages_pywrangler_vendors_ship_with_every_worker(path: str, tmp_path:
     done = wrangler(["deploy", "--dry-run", "--outdir", str(tmp_path / "out"), "-c", path], tmp_path / "home", cwd=project)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "out" / "python_modules" / "vendored_probe" / "__init__.py").is_file()
+
+
+@pytest.mark.parametrize("service", ["users", "orders"])
+def test_wrangler_finds_the_runtimes_migrations_applied(live, service: str, tmp_path: Path):
+    """The runtime applies migrations with wrangler's bookkeeping, so the two share a state dir."""
+    if live.state_dir is None:
+        pytest.skip("needs the state dir of a local runtime started by this run")
+    args = ["d1", "migrations", "list", f"edge-{service}", "--local", "-c", f"services/{service}/wrangler.toml"]
+    done = wrangler([*args, "--persist-to", str(live.state_dir)], tmp_path / "home")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "No migrations to apply" in plain(done.stdout + done.stderr)
