@@ -1,5 +1,6 @@
 // Reads the project's wrangler configs with wrangler's own reader, so the local
 // runtime declares exactly the bindings, vars and triggers that deploy would.
+import { execSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
@@ -25,6 +26,7 @@ export const CONFIG_PATHS = ["wrangler.toml", "services/users/wrangler.toml", "s
 export function readWorker(root, relPath, varOverrides) {
   const configPath = path.resolve(root, relPath);
   const config = unstable_readConfig({ config: configPath });
+  build(config, root);
   const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath);
   // wrangler's reader already merged [vars] with the .dev.vars beside the config.
   workerOptions.bindings = { ...workerOptions.bindings, ...varOverrides };
@@ -42,6 +44,13 @@ export function readWorker(root, relPath, varOverrides) {
       migrationsDir: path.resolve(path.dirname(configPath), db.migrations_dir ?? "migrations"),
     })),
   };
+}
+
+/** The config's custom build, run as wrangler runs it before `dev` and `deploy` (in `build.cwd`, else here). */
+function build(config, root) {
+  const command = config.build?.command;
+  if (!command) return;
+  execSync(command, { cwd: path.resolve(root, config.build.cwd ?? "."), stdio: ["ignore", "ignore", "inherit"] });
 }
 
 /** Every Python source under base_dir, keyed by its path in the upload; main lands at the root. */

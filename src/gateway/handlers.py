@@ -6,6 +6,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from contracts.internal import INTERNAL_ORIGIN, LOGIN_PATH
 from gateway.auth import Authenticator
 from gateway.proxy import as_problem, forward, outbound_headers
 from gateway.routes import Route
@@ -14,7 +15,7 @@ from shared.errors import HttpProblem
 from shared.http import HttpRequest, HttpResponse, json_response
 from shared.logging import Logger
 from shared.validation import parse_body, parse_query
-from users.models import LoginRequest, User
+from contracts.users import LoginRequest, User
 
 Handler = Callable[..., Awaitable[HttpResponse]]
 
@@ -39,7 +40,7 @@ def forwarding(route: Route) -> Handler:
 async def login(request: HttpRequest, *, auth: Authenticator, services: dict[str, ServiceClient], **_: Any) -> HttpResponse:
     """Credentials are checked by the users service; the token is minted here, where the secret lives."""
     parse_body(request, LoginRequest)
-    answer = await forward(services["users"], _internal(request, "/internal/auth/login"), None)
+    answer = await forward(services["users"], _internal(request, LOGIN_PATH), None)
     if answer.status != 200:
         return _as_public(answer, request)
     user = User.model_validate_json(answer.body)
@@ -58,7 +59,7 @@ def _as_public(answer: HttpResponse, request: HttpRequest) -> HttpResponse:
 
 
 def _internal(request: HttpRequest, path: str) -> HttpRequest:
-    return HttpRequest(request.method, f"https://internal.invalid{path}", request.headers, request.body, request.request_id)
+    return HttpRequest(request.method, f"{INTERNAL_ORIGIN}{path}", request.headers, request.body, request.request_id)
 
 
 async def maintenance_runs(request: HttpRequest, *, auth: Authenticator, services: dict[str, ServiceClient], log: Logger, **_: Any) -> HttpResponse:

@@ -4,7 +4,7 @@ import asyncio
 import sys
 
 from shared.adapters.services import ServiceClient, ServiceError
-from shared.health import HEALTH_PATH
+from contracts.internal import HEALTH_PATH
 from shared.http import HttpRequest, HttpResponse, json_response
 
 

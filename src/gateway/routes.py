@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from gateway.auth import ADMIN_ONLY, PUBLIC, SIGNED_IN
-from orders.models import CreateOrderRequest, DeadLetterPage, ListOrdersQuery, Order, OrderPage, ReplayAccepted
-from users.models import (
+from contracts.orders import CreateOrderRequest, DeadLetterPage, ListOrdersQuery, Order, OrderPage, ReplayAccepted
+from contracts.maintenance import MaintenanceRunPage
+from contracts.users import (
     ListUsersQuery,
     LoginRequest,
-    MaintenanceRunPage,
     RegisterRequest,
     TokenResponse,
     UpdateUserRequest,

@@ -19,7 +19,8 @@ from shared.adapters.queue import EventPublisher, QueuePublisher
 from shared.adapters.webhook import Notifier, WebhookNotifier
 from shared.app import WorkerApp
 from shared.config import env_int, env_str
-from shared.health import HEALTH_PATH, health_handler
+from contracts.internal import HEALTH_PATH
+from shared.health import health_handler
 from shared.http import Router
 from shared.logging import Logger
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from orders.messages import SOURCE_QUEUES, UNKNOWN_QUEUE, Decision, QueueMessage, ack, event_id_of, retry_later
-from orders.models import DeadLetter, DeadLetterPage, ReplayAccepted
+from contracts.orders import DeadLetter, DeadLetterPage, ReplayAccepted
 from orders.repository import DeadLetterRepository, DeliveryFailureRepository
 from shared import clock
 from shared.adapters.d1 import Database

@@ -20,7 +20,7 @@ from shared.adapters.d1 import Database
 from shared.adapters.queue import EventPublisher
 from shared.identity import Identity
 from shared.logging import Logger
-from users.models import MaintenanceRun, MaintenanceRunPage
+from contracts.maintenance import MaintenanceRun, MaintenanceRunPage
 
 WORKER = "orders"
 JOB = "orders-maintenance"

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from orders.models import DeadLetter, Order, OrderItem
+from contracts.orders import DeadLetter, Order, OrderItem
 from shared.adapters.d1 import Database, Row, Statement
 
 OPEN_STATUSES = ("pending", "confirmed")

@@ -8,7 +8,7 @@ from typing import Any
 
 from orders.dead_letters import DeadLetterService
 from orders.maintenance import OrdersMaintenance
-from orders.models import CreateOrderRequest, ListOrdersQuery
+from contracts.orders import CreateOrderRequest, ListOrdersQuery
 from orders.service import OrderService
 from shared.errors import HttpProblem
 from shared.http import HttpRequest, HttpResponse, json_response

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared.cursor import BadCursor, decode_cursor, encode_cursor
-from orders.models import CreateOrderRequest, ListOrdersQuery, Order, OrderPage
+from contracts.orders import CreateOrderRequest, ListOrdersQuery, Order, OrderPage
 from orders.repository import IdempotencyRepository, IdempotencyRecord, OrderEventSource, OrderRepository
 from shared import clock
 from shared.adapters.d1 import Database

@@ -3,14 +3,10 @@
 from shared.adapters.d1 import Database
 from shared.http import HttpRequest, HttpResponse, json_response
 
-HEALTH_PATH = "/internal/health"
-
-
 async def service_health(worker: str, db: Database) -> HttpResponse:
     """ok when the worker's database answers a query."""
     await db.first("SELECT 1 AS ok")
     return json_response({"status": "ok", "worker": worker})
-
 
 def health_handler(worker: str, db: Database):
     async def health(request: HttpRequest, **_: object) -> HttpResponse:

@@ -6,15 +6,14 @@ identity headers), plus /internal/* paths only the gateway uses.
 
 from typing import Any
 
-from shared.health import HEALTH_PATH
+from contracts.internal import HEALTH_PATH, LOGIN_PATH
 from shared.http import HttpRequest, HttpResponse, Router, empty_response, json_response
 from shared.identity import caller_of
 from shared.validation import parse_body, parse_query
 from users.maintenance import Maintenance
-from users.models import ListUsersQuery, LoginRequest, RegisterRequest, UpdateUserRequest
+from contracts.users import ListUsersQuery, LoginRequest, RegisterRequest, UpdateUserRequest
 from users.service import UsersService
 
-LOGIN_PATH = "/internal/auth/login"
 
 
 async def register(request: HttpRequest, *, users: UsersService, **_: Any) -> HttpResponse:

@@ -72,12 +72,25 @@ def test_local_runtime_runs_the_release_wrangler_dev_asks_for(dev_output, live):
     assert PINS["pyodide"] == asked
 
 
+WORKER_PACKAGES = {"gateway", "users", "orders"}
+SHARED_PACKAGES = {"shared", "contracts"}
+
+
 @pytest.mark.parametrize("path", CONFIGS)
-def test_deploy_dry_run_accepts_the_config(path: str, tmp_path: Path):
-    done = wrangler(["deploy", "--dry-run", "--outdir", str(tmp_path / "out"), "-c", path], tmp_path / "home")
+def test_each_upload_holds_its_own_package_and_what_it_shares(path: str, tmp_path: Path, upload_report):
+    """The dry run writes exactly what deploy would upload: no other worker's code in it."""
+    out = tmp_path / "out"
+    done = wrangler(["deploy", "--dry-run", "--outdir", str(out), "-c", path], tmp_path / "home")
     assert done.returncode == 0, done.stdout + done.stderr
-    main = Path(config(path)["main"]).name
-    assert (tmp_path / "out" / main).is_file(), f"the main module {main} must land at the upload's root"
+    main = Path(config(path)["main"])
+    assert (out / main.name).is_file(), f"the main module {main.name} must land at the upload's root"
+    own = main.parent.name
+    modules = sorted(p.relative_to(out) for p in out.rglob("*.py"))
+    packages = {m.parts[0] for m in modules if len(m.parts) > 1}
+    foreign = packages & (WORKER_PACKAGES - {own})
+    assert not foreign, f"{config(path)['name']} uploads other workers' code: {sorted(foreign)}"
+    assert packages == {own} | SHARED_PACKAGES, packages
+    upload_report[config(path)["name"]] = (len(modules), sum((out / m).stat().st_size for m in modules))
 
 
 @pytest.mark.parametrize("path", CONFIGS)

@@ -3,9 +3,9 @@
 import pytest
 from pydantic import ValidationError
 
-from orders.currencies import ACTIVE_CURRENCIES
+from contracts.currencies import ACTIVE_CURRENCIES
 from shared.cursor import BadCursor, decode_cursor, encode_cursor
-from orders.models import CreateOrderRequest, ListOrdersQuery, OrderItem
+from contracts.orders import CreateOrderRequest, ListOrdersQuery, OrderItem
 from orders.service import order_total
 from tests.unit.test_orders_support import order_body
 

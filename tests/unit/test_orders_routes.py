@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 from orders.app import build_app, consume_batch, run_maintenance
 from orders.messages import DEAD_LETTER_QUEUE, ORDER_EVENTS_QUEUE, QueueMessage
-from orders.models import CreateOrderRequest
+from contracts.orders import CreateOrderRequest
 from orders.service import request_fingerprint
 from shared.http import HttpRequest
 from tests.unit.sqlite_db import SqliteDatabase

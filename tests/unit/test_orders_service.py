@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from orders.models import CreateOrderRequest, ListOrdersQuery
+from contracts.orders import CreateOrderRequest, ListOrdersQuery
 from orders.repository import IdempotencyRepository
 from orders.service import IN_FLIGHT_TAKEOVER_SECONDS, request_fingerprint
 from shared import clock

@@ -13,7 +13,7 @@ from orders.dead_letters import DeadLetterService
 from orders.events import EventConsumer
 from orders.maintenance import MaintenanceSettings, OrdersMaintenance
 from orders.messages import ORDER_EVENTS_QUEUE, USER_EVENTS_QUEUE, QueueMessage
-from orders.models import CreateOrderRequest
+from contracts.orders import CreateOrderRequest
 from orders.service import OrderService
 from shared.adapters.webhook import WebhookNotifier
 from shared.identity import ADMIN, USER, Identity

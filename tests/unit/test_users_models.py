@@ -3,17 +3,17 @@
 import pytest
 from pydantic import ValidationError
 
-from shared.cursor import encode_cursor
-from users.models import (
+from contracts.maintenance import MaintenanceRunPage
+from contracts.users import (
     ListUsersQuery,
     LoginRequest,
-    MaintenanceRunPage,
     RegisterRequest,
     TokenResponse,
     UpdateUserRequest,
     User,
     UserPage,
 )
+from shared.cursor import encode_cursor
 
 GOOD = {"email": "ada@example.com", "password": "12345678", "name": "Ada"}
 

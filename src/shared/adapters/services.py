@@ -8,9 +8,9 @@ client: 502 (the service answered with a failure), 503 (it could not be reached)
 import asyncio
 from typing import Any
 
+from contracts.internal import INTERNAL_ORIGIN
 from shared.http import HttpResponse
 
-INTERNAL_ORIGIN = "https://internal.invalid"
 
 
 class ServiceError(Exception):

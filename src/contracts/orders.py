@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from orders.currencies import ACTIVE_CURRENCIES
+from contracts.currencies import ACTIVE_CURRENCIES
 from shared.cursor import decode_cursor
 
 OrderStatus = Literal["pending", "confirmed", "cancelled", "expired"]

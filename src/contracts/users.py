@@ -110,18 +110,3 @@ class ListUsersQuery(BaseModel):
         if value is not None:
             decode_cursor(value)
         return value
-
-
-class MaintenanceRun(BaseModel):
-    id: str
-    worker: Annotated[str, Field(examples=["users"])]
-    job: Annotated[str, Field(examples=["purge-deleted-users"])]
-    cron: Annotated[str, Field(examples=["0 3 * * *"])]
-    started_at: Timestamp
-    finished_at: Timestamp
-    counts: Annotated[dict[str, int], Field(description="Items handled per task", examples=[{"users_purged": 2}])]
-    errors: Annotated[list[str], Field(description="What failed; empty when the run succeeded")]
-
-
-class MaintenanceRunPage(BaseModel):
-    items: list[MaintenanceRun]

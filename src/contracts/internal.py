@@ -1,0 +1,8 @@
+"""The service-binding paths only the gateway calls, and the origin it calls them on.
+
+A service binding's URL never leaves Cloudflare; `.invalid` (RFC 2606) makes that plain.
+"""
+
+INTERNAL_ORIGIN = "https://internal.invalid"
+HEALTH_PATH = "/internal/health"
+LOGIN_PATH = "/internal/auth/login"
