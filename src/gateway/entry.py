@@ -2,10 +2,10 @@
 
 from workers import WorkerEntrypoint
 
-from gateway.app import build_app
+from gateway.app import WORKER, build_app
 from shared.platform import serve
 
 
 class Default(WorkerEntrypoint):
     async def fetch(self, request):
-        return await serve(request, build_app(self.env))
+        return await serve(request, WORKER, lambda: build_app(self.env))

@@ -3,21 +3,17 @@ routes the gateway answers itself (login, maintenance runs)."""
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from contracts.internal import INTERNAL_ORIGIN, LOGIN_PATH
-from gateway.auth import Authenticator
+from contracts.users import LoginRequest, User
+from gateway.context import GatewayContext
 from gateway.proxy import as_problem, forward, outbound_headers
 from gateway.routes import Route
-from shared.adapters.services import ServiceClient, ServiceError
+from shared.adapters.services import ServiceError
 from shared.errors import HttpProblem
-from shared.http import HttpRequest, HttpResponse, json_response
-from shared.logging import Logger
+from shared.http import Handler, HttpRequest, HttpResponse, json_response
 from shared.validation import parse_body, parse_query
-from contracts.users import LoginRequest, User
-
-Handler = Callable[..., Awaitable[HttpResponse]]
 
 
 def validate(route: Route, request: HttpRequest) -> None:
@@ -28,25 +24,29 @@ def validate(route: Route, request: HttpRequest) -> None:
         parse_query(request, route.query)
 
 
-def forwarding(route: Route) -> Handler:
-    async def handle(request: HttpRequest, *, auth: Authenticator, services: dict[str, ServiceClient], **_: Any) -> HttpResponse:
-        identity = auth.authorize(request, route.access)
+def forwarding(route: Route) -> Handler[GatewayContext]:
+    """The handler of a route a service answers: the caller was authenticated by middleware."""
+    service = route.service
+    if service is None:
+        raise ValueError(f"{route.method} {route.path} names no service to forward to")
+
+    async def handle(request: HttpRequest, ctx: GatewayContext) -> HttpResponse:
         validate(route, request)
-        return await forward(services[route.service], request, identity)
+        return await forward(ctx.services[service], request, request.identity)
 
     return handle
 
 
-async def login(request: HttpRequest, *, auth: Authenticator, services: dict[str, ServiceClient], **_: Any) -> HttpResponse:
+async def login(request: HttpRequest, ctx: GatewayContext) -> HttpResponse:
     """Credentials are checked by the users service; the token is minted here, where the secret lives."""
     parse_body(request, LoginRequest)
-    answer = await forward(services["users"], _internal(request, LOGIN_PATH), None)
+    answer = await forward(ctx.services["users"], _internal(request, LOGIN_PATH), None)
     if answer.status != 200:
         return _as_public(answer, request)
     user = User.model_validate_json(answer.body)
     request.user_id = user.id
-    token = auth.issue(user.id, user.role)
-    return json_response({"access_token": token, "token_type": "Bearer", "expires_in": auth.ttl_seconds})
+    token = ctx.auth.issue(user.id, user.role)
+    return json_response({"access_token": token, "token_type": "Bearer", "expires_in": ctx.auth.ttl_seconds})
 
 
 def _as_public(answer: HttpResponse, request: HttpRequest) -> HttpResponse:
@@ -62,19 +62,18 @@ def _internal(request: HttpRequest, path: str) -> HttpRequest:
     return HttpRequest(request.method, f"{INTERNAL_ORIGIN}{path}", request.headers, request.body, request.request_id)
 
 
-async def maintenance_runs(request: HttpRequest, *, auth: Authenticator, services: dict[str, ServiceClient], log: Logger, **_: Any) -> HttpResponse:
+async def maintenance_runs(request: HttpRequest, ctx: GatewayContext) -> HttpResponse:
     """Both services run scheduled jobs; their summaries are merged newest first."""
-    identity = auth.authorize(request, "admin")
-    headers = outbound_headers(request, identity)
-    names = ("users", "orders")
+    headers = outbound_headers(request, request.identity)
+    names = tuple(ctx.services)
     try:
-        answers = await asyncio.gather(*(services[n].request("GET", request.path, headers) for n in names))
+        answers = await asyncio.gather(*(ctx.services[n].request("GET", request.path, headers) for n in names))
     except ServiceError as error:
         raise as_problem(error) from error
     items: list[dict[str, Any]] = []
     for name, answer in zip(names, answers, strict=True):
         if answer.status != 200:
-            log.warning("maintenance runs unavailable", service=name, status=answer.status)
+            request.log.warning("maintenance runs unavailable", service=name, status=answer.status)
             raise HttpProblem(502, f"{name} could not list its maintenance runs")
         items.extend(json.loads(answer.body)["items"])
     items.sort(key=lambda run: run["started_at"], reverse=True)

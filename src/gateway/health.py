@@ -5,6 +5,7 @@ import sys
 
 from shared.adapters.services import ServiceClient, ServiceError
 from contracts.internal import HEALTH_PATH
+from gateway.context import GatewayContext
 from shared.http import HttpRequest, HttpResponse, json_response
 
 
@@ -25,9 +26,9 @@ async def _probe(client: ServiceClient, request_id: str) -> str:
     return "ok" if response.status == 200 else "failing"
 
 
-async def health(request: HttpRequest, *, services: dict[str, ServiceClient], **_: object) -> HttpResponse:
-    names = list(services)
-    states = await asyncio.gather(*(_probe(services[name], request.request_id) for name in names))
+async def health(request: HttpRequest, ctx: GatewayContext) -> HttpResponse:
+    names = list(ctx.services)
+    states = await asyncio.gather(*(_probe(ctx.services[name], request.request_id) for name in names))
     report = dict(zip(names, states, strict=True))
     healthy = all(state == "ok" for state in states)
     body = {"status": "ok" if healthy else "degraded", "services": report, "runtime": runtime_info()}

@@ -130,7 +130,7 @@ def build_document() -> dict[str, Any]:
 _document: dict[str, Any] | None = None
 
 
-async def openapi(request: HttpRequest, **_: Any) -> HttpResponse:
+async def openapi(request: HttpRequest, ctx: object) -> HttpResponse:
     """Built on first use and kept for the isolate's life: the routes cannot change at run time."""
     global _document
     if _document is None:

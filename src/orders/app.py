@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orders import routes
+from orders.context import OrdersContext
 from orders.dead_letters import DeadLetterService
 from orders.events import EventConsumer, consume
 from orders.maintenance import MaintenanceSettings, OrdersMaintenance
@@ -65,8 +66,8 @@ def build_services(env: Any, db: Database | None = None) -> OrdersServices:
     )
 
 
-def build_router(db: Database) -> Router:
-    router = Router()
+def build_router(db: Database) -> Router[OrdersContext]:
+    router: Router[OrdersContext] = Router()
     router.add("GET", HEALTH_PATH, health_handler(WORKER, db))
     router.add("POST", "/api/orders", routes.create_order)
     router.add("GET", "/api/orders", routes.list_orders)
@@ -78,9 +79,9 @@ def build_router(db: Database) -> Router:
     return router
 
 
-def build_app(env: Any, db: Database | None = None) -> WorkerApp:
+def build_app(env: Any, db: Database | None = None) -> WorkerApp[OrdersContext]:
     services = build_services(env, db)
-    context = {"orders": services.orders, "dead_letters": services.dead_letters, "maintenance": services.maintenance}
+    context = OrdersContext(services.orders, services.dead_letters, services.maintenance)
     return WorkerApp(WORKER, build_router(services.db), context)
 
 

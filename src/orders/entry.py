@@ -5,14 +5,14 @@
 
 from workers import WorkerEntrypoint
 
-from orders.app import build_app, consume_batch, run_maintenance
+from orders.app import WORKER, build_app, consume_batch, run_maintenance
 from orders.messages import apply_decisions, message_from_runtime
 from shared.platform import serve
 
 
 class Default(WorkerEntrypoint):
     async def fetch(self, request):
-        return await serve(request, build_app(self.env))
+        return await serve(request, WORKER, lambda: build_app(self.env))
 
     async def queue(self, batch, *_):
         messages = list(batch.messages)

@@ -4,16 +4,11 @@ Paths are the public ones: the gateway forwards them verbatim with the caller's
 identity (x-user-id, x-user-role), x-request-id and any Idempotency-Key.
 """
 
-from typing import Any
-
-from orders.dead_letters import DeadLetterService
-from orders.maintenance import OrdersMaintenance
 from contracts.orders import CreateOrderRequest, ListOrdersQuery
-from orders.service import OrderService
+from orders.context import OrdersContext
 from shared.errors import HttpProblem
 from shared.http import HttpRequest, HttpResponse, json_response
 from shared.identity import caller_of
-from shared.logging import Logger
 from shared.validation import parse_body, parse_query
 
 IDEMPOTENCY_KEY_HEADER = "idempotency-key"
@@ -35,43 +30,41 @@ def idempotency_key_of(request: HttpRequest) -> str | None:
     return key
 
 
-async def create_order(request: HttpRequest, *, orders: OrderService, log: Logger, **_: Any) -> HttpResponse:
+async def create_order(request: HttpRequest, ctx: OrdersContext) -> HttpResponse:
     caller = caller_of(request)
     key = idempotency_key_of(request)
     body = parse_body(request, CreateOrderRequest)
-    outcome = await orders.create(caller, body, idempotency_key=key, request_id=request.request_id, log=log)
+    outcome = await ctx.orders.create(caller, body, idempotency_key=key, request_id=request.request_id, log=request.log)
     headers = {REPLAYED_HEADER: "true"} if outcome.replayed else None
     return json_response(outcome.body, outcome.status, headers)
 
 
-async def list_orders(request: HttpRequest, *, orders: OrderService, **_: Any) -> HttpResponse:
+async def list_orders(request: HttpRequest, ctx: OrdersContext) -> HttpResponse:
     caller = caller_of(request)
-    page = await orders.list_page(caller, parse_query(request, ListOrdersQuery))
+    page = await ctx.orders.list_page(caller, parse_query(request, ListOrdersQuery))
     return json_response(page.model_dump(mode="json"))
 
 
-async def get_order(request: HttpRequest, *, order_id: str, orders: OrderService, **_: Any) -> HttpResponse:
-    order = await orders.get(caller_of(request), order_id)
+async def get_order(request: HttpRequest, ctx: OrdersContext) -> HttpResponse:
+    order = await ctx.orders.get(caller_of(request), request.path_params["order_id"])
     return json_response(order.model_dump(mode="json"))
 
 
-async def cancel_order(request: HttpRequest, *, order_id: str, orders: OrderService, **_: Any) -> HttpResponse:
-    order = await orders.cancel(caller_of(request), order_id)
+async def cancel_order(request: HttpRequest, ctx: OrdersContext) -> HttpResponse:
+    order = await ctx.orders.cancel(caller_of(request), request.path_params["order_id"])
     return json_response(order.model_dump(mode="json"))
 
 
-async def list_dead_letters(request: HttpRequest, *, dead_letters: DeadLetterService, **_: Any) -> HttpResponse:
-    page = await dead_letters.waiting(caller_of(request))
+async def list_dead_letters(request: HttpRequest, ctx: OrdersContext) -> HttpResponse:
+    page = await ctx.dead_letters.waiting(caller_of(request))
     return json_response(page.model_dump(mode="json"))
 
 
-async def replay_dead_letter(
-    request: HttpRequest, *, letter_id: str, dead_letters: DeadLetterService, log: Logger, **_: Any
-) -> HttpResponse:
-    accepted = await dead_letters.replay(caller_of(request), letter_id, log)
+async def replay_dead_letter(request: HttpRequest, ctx: OrdersContext) -> HttpResponse:
+    accepted = await ctx.dead_letters.replay(caller_of(request), request.path_params["letter_id"], request.log)
     return json_response(accepted.model_dump(mode="json"), 202)
 
 
-async def list_maintenance_runs(request: HttpRequest, *, maintenance: OrdersMaintenance, **_: Any) -> HttpResponse:
-    page = await maintenance.recent(caller_of(request))
+async def list_maintenance_runs(request: HttpRequest, ctx: OrdersContext) -> HttpResponse:
+    page = await ctx.maintenance.recent(caller_of(request))
     return json_response(page.model_dump(mode="json"))

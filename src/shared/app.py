@@ -1,94 +1,126 @@
-"""The request pipeline every worker runs: route, run, map errors, stamp, log.
+"""The request pipeline every worker runs: route, run the middleware and the handler, stamp, log.
 
 Pure Python over `shared.http` types, so it is tested in CPython; the entry modules
 only convert the runtime's request into an `HttpRequest` and back.
+
+Middleware are small async steps, `step(request, call_next) -> response`, as in
+Starlette. Each step sees an answer from `call_next`, never an exception: errors
+become problem responses where they happen, so an outer step (CORS, say) still
+decorates them.
 """
 
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Generic
 
-from shared.http import REQUEST_ID_HEADER, SECURITY_HEADERS, STANDARD_METHODS, HttpRequest, HttpResponse, Router, problem, problem_for
+from shared.config import ConfigError
+from shared.http import (
+    REQUEST_ID_HEADER,
+    SECURITY_HEADERS,
+    STANDARD_METHODS,
+    Context,
+    HttpRequest,
+    HttpResponse,
+    Router,
+    problem,
+    problem_for,
+)
 from shared.logging import Logger
 
-Guard = Callable[[HttpRequest, list[str]], Awaitable[HttpResponse | None]]
-Finisher = Callable[[HttpRequest, HttpResponse], None]
+CallNext = Callable[[HttpRequest], Awaitable[HttpResponse]]
+Middleware = Callable[[HttpRequest, CallNext], Awaitable[HttpResponse]]
 
 
-class WorkerApp:
-    """A worker's routes plus what its handlers need (`context` is passed as keyword arguments).
-
-    `guard` runs before routing (it sees the methods the path allows) and may answer
-    on its own, as the gateway's CORS preflight and rate limit do; `finish` adjusts
-    every response, errors included.
-    """
+class WorkerApp(Generic[Context]):
+    """A worker's routes, the typed context its handlers get, and its middleware (outermost first)."""
 
     def __init__(
-        self,
-        worker: str,
-        router: Router,
-        context: dict[str, Any] | None = None,
-        *,
-        guard: Guard | None = None,
-        finish: Finisher | None = None,
+        self, worker: str, router: Router[Context], context: Context, middleware: Sequence[Middleware] = ()
     ) -> None:
         self.worker = worker
         self.router = router
-        self.context = context or {}
-        self.guard = guard
-        self.finish = finish
+        self.context = context
         self.log = Logger(worker=worker)
+        self._pipeline = self._guarded(self._endpoint)
+        for step in reversed(middleware):
+            self._pipeline = self._guarded(_bind(step, self._pipeline))
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
-        log = self.log.bind(request_id=request.request_id)
+        request.log = self.log.bind(request_id=request.request_id)
         # HEAD is GET without the body, wherever GET works (RFC 9110 section 9.3.2).
         routed = replace(request, method="GET") if request.method == "HEAD" else request
-        handler, params, route = self.router.match(routed.method, routed.path)
-        try:
-            response = await self._run(routed, handler, params, log)
-        except Exception as error:  # noqa: BLE001 - every failure becomes an answer
-            response = problem_for(error, routed) or self._crash(routed, error, log)
-        if self.finish is not None:
-            self.finish(routed, response)
+        match = self.router.match(routed.method, routed.path)
+        routed.route, routed.path_params = match.template, match.params  # middleware may need both
+        response = await self._pipeline(routed)
         stamp(response, request)
         if request.method == "HEAD":
             response.body = b""
-        log.info(
+        request.log.info(
             "request",
             method=request.method,
             path=request.path,
-            route=route or "-",
+            route=routed.route or "-",
             status=response.status,
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
-            user_id=request.user_id,
+            user_id=routed.user_id,
         )
         return response
 
-    async def _run(self, request: HttpRequest, handler: Any, params: Any, log: Logger) -> HttpResponse:
+    async def _endpoint(self, request: HttpRequest) -> HttpResponse:
         if request.method not in STANDARD_METHODS:
             return problem(501, f"{request.method} is not a method this server implements", request)
-        allowed = params if handler is None else [request.method]
-        if self.guard is not None:
-            early = await self.guard(request, allowed)
-            if early is not None:
-                return early
-        if handler is None:
-            return self._unrouted(request, params)
-        return await handler(request, **params, **self.context, log=log)
+        match = self.router.match(request.method, request.path)
+        if match.handler is None:
+            return _unrouted(request, match.allowed)
+        return await match.handler(request, self.context)
 
-    @staticmethod
-    def _unrouted(request: HttpRequest, allowed: list[str]) -> HttpResponse:
-        if allowed:
-            allow = ", ".join(sorted(set(allowed) | ({"HEAD"} if "GET" in allowed else set())))
-            return problem(405, f"{request.method} is not allowed on this path", request, headers={"Allow": allow})
-        return problem(404, "No such route", request)
+    def _guarded(self, call: CallNext) -> CallNext:
+        async def guarded(request: HttpRequest) -> HttpResponse:
+            try:
+                return await call(request)
+            except Exception as error:  # noqa: BLE001 - every failure becomes an answer
+                return problem_for(error, request) or crash(request, error)
 
-    @staticmethod
-    def _crash(request: HttpRequest, error: Exception, log: Logger) -> HttpResponse:
-        log.exception("unhandled error", error, path=request.path)
-        return problem(500, "The server failed to answer this request", request)
+        return guarded
+
+
+def _bind(step: Middleware, call_next: CallNext) -> CallNext:
+    async def call(request: HttpRequest) -> HttpResponse:
+        return await step(request, call_next)
+
+    return call
+
+
+def with_head(methods: Sequence[str]) -> tuple[str, ...]:
+    """The methods a path answers: HEAD wherever GET is."""
+    return tuple(sorted(set(methods) | ({"HEAD"} if "GET" in methods else set())))
+
+
+def allowed_methods(router: Router[Context], path: str) -> tuple[str, ...]:
+    return with_head(router.match("", path).allowed)
+
+
+def _unrouted(request: HttpRequest, allowed: tuple[str, ...]) -> HttpResponse:
+    if allowed:
+        allow = ", ".join(with_head(allowed))
+        return problem(405, f"{request.method} is not allowed on this path", request, headers={"Allow": allow})
+    return problem(404, "No such route", request)
+
+
+def crash(request: HttpRequest, error: Exception) -> HttpResponse:
+    """A bug: its traceback goes to the log, the client gets a 500 that says nothing more."""
+    request.log.exception("unhandled error", error, path=request.path)
+    return problem(500, "The server failed to answer this request", request)
+
+
+def misconfigured(worker: str, request: HttpRequest, error: ConfigError) -> HttpResponse:
+    """A missing or bad setting: one error line for the operator, a stamped 500 for the client."""
+    Logger(worker=worker, request_id=request.request_id).error("configuration error", error=str(error))
+    response = problem(500, "The service is misconfigured", request)
+    stamp(response, request)
+    return response
 
 
 def stamp(response: HttpResponse, request: HttpRequest) -> None:

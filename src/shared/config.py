@@ -7,6 +7,10 @@ helpers turn them into the types the code wants, with defaults for unset ones.
 from typing import Any
 
 
+class ConfigError(Exception):
+    """A setting the worker cannot run without is missing or unusable: the operator's to fix."""
+
+
 def env_str(env: Any, name: str, default: str = "") -> str:
     value = getattr(env, name, None)
     return default if value is None else str(value)
@@ -20,3 +24,11 @@ def env_int(env: Any, name: str, default: int) -> int:
 def env_list(env: Any, name: str) -> list[str]:
     """A comma-separated var as a list, blanks dropped."""
     return [item.strip() for item in env_str(env, name).split(",") if item.strip()]
+
+
+def env_secret(env: Any, name: str, min_length: int) -> str:
+    """A secret set with `wrangler secret put` (locally: .dev.vars); ConfigError when short or unset."""
+    value = env_str(env, name)
+    if len(value) < min_length:
+        raise ConfigError(f"{name} must be set to at least {min_length} characters (wrangler secret put {name})")
+    return value

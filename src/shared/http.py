@@ -7,12 +7,15 @@ from the runtime's Request/Response, so everything here runs the same in CPython
 import json
 import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from http import HTTPStatus
+from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from shared.errors import Conflict, DomainError, Forbidden, HttpProblem, NotFound, Unauthenticated, Unprocessable
+from shared.identity import Identity
+from shared.logging import Logger
 
 JSON_TYPE = "application/json; charset=utf-8"
 PROBLEM_TYPE = "application/problem+json"
@@ -32,23 +35,6 @@ STANDARD_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT",
 
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
-_TITLES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    409: "Conflict",
-    413: "Content Too Large",
-    415: "Unsupported Media Type",
-    422: "Unprocessable Content",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    501: "Not Implemented",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}
 
 _DOMAIN_STATUS: dict[type[DomainError], int] = {
     NotFound: 404,
@@ -59,14 +45,60 @@ _DOMAIN_STATUS: dict[type[DomainError], int] = {
 }
 
 
+class Headers(MutableMapping[str, str]):
+    """HTTP headers: names compared without case (RFC 9110), written as first set.
+
+    One class for requests and responses, so `Content-Type` set by a handler and
+    `content-type` read by a test are the same header, never two.
+    """
+
+    def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        self._items: dict[str, tuple[str, str]] = {}
+        pairs = items.items() if isinstance(items, Mapping) else items
+        for name, value in pairs:
+            self[name] = value
+
+    def __getitem__(self, name: str) -> str:
+        return self._items[name.lower()][1]
+
+    def __setitem__(self, name: str, value: str) -> None:
+        key = name.lower()
+        self._items[key] = (self._items[key][0] if key in self._items else name, value)
+
+    def __delitem__(self, name: str) -> None:
+        del self._items[name.lower()]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({dict(self.items())!r})"
+
+
 @dataclass
 class HttpRequest:
+    """A request as handlers see it. Routing fills `path_params` and `route`; the app binds `log`."""
+
     method: str
     url: str
-    headers: dict[str, str]
+    headers: Headers | Mapping[str, str]
     body: bytes = b""
     request_id: str = ""
     user_id: str | None = None
+    path_params: dict[str, str] = field(default_factory=dict)
+    route: str | None = None  # the matched route template, None when nothing matched
+    identity: Identity | None = None  # who the gateway authenticated, when it did
+    log: Logger = field(default_factory=Logger)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.headers, Headers):
+            self.headers = Headers(self.headers)
 
     @property
     def path(self) -> str:
@@ -77,22 +109,33 @@ class HttpRequest:
         return dict(parse_qsl(urlsplit(self.url).query))
 
     def header(self, name: str, default: str = "") -> str:
-        return self.headers.get(name.lower(), default)
+        return self.headers.get(name, default)
 
 
 @dataclass
 class HttpResponse:
     status: int = 200
     body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: Headers | Mapping[str, str] = field(default_factory=Headers)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.headers, Headers):
+            self.headers = Headers(self.headers)
 
     def json(self) -> Any:
         return json.loads(self.body)
 
 
-def request_id_from(headers: dict[str, str]) -> str:
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def request_id_from(headers: Mapping[str, str]) -> str:
     """The client's X-Request-ID when it is a sane token, else a fresh one."""
-    offered = headers.get(REQUEST_ID_HEADER.lower(), "")
+    offered = (headers if isinstance(headers, Headers) else Headers(headers)).get(REQUEST_ID_HEADER, "")
     return offered if _SANE_REQUEST_ID.fullmatch(offered) else secrets.token_hex(16)
 
 
@@ -117,7 +160,7 @@ def problem(
     """An RFC 9457 problem document; never carries a trace, SQL or secret."""
     doc: dict[str, Any] = {
         "type": "about:blank",
-        "title": title or _TITLES.get(status, "Error"),
+        "title": title or _phrase(status),
         "status": status,
         "detail": detail,
         "instance": request.path,
@@ -140,39 +183,43 @@ def problem_for(error: Exception, request: HttpRequest) -> HttpResponse | None:
     return None
 
 
-Handler = Callable[..., Awaitable[HttpResponse]]
+Context = TypeVar("Context")
+# A handler gets the request (path params in `request.path_params`) and its worker's context.
+Handler = Callable[[HttpRequest, Context], Awaitable[HttpResponse]]
 
 
-class Router:
+@dataclass(frozen=True)
+class Match(Generic[Context]):
+    """What routing found: the handler and template, or the methods the path allows."""
+
+    handler: Handler[Context] | None
+    params: dict[str, str]
+    template: str | None
+    allowed: tuple[str, ...]
+
+
+class Router(Generic[Context]):
     """Method + path-template routing.
 
-    Templates use `{name}` for one path segment; handlers get the captured segments
-    as keyword arguments after the request. Unmatched paths are answered by
+    Templates use `{name}` for one path segment, captured into `request.path_params`.
+    The first matching template wins. Unmatched paths are answered by
     `shared.app.WorkerApp` (404, or 405 with `Allow`).
     """
 
     def __init__(self) -> None:
-        self._routes: list[tuple[re.Pattern[str], str, str, Handler]] = []
+        self._routes: list[tuple[re.Pattern[str], str, str, Handler[Context]]] = []
 
-    def add(self, method: str, template: str, handler: Handler) -> None:
+    def add(self, method: str, template: str, handler: Handler[Context]) -> None:
         pattern = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "$")
         self._routes.append((pattern, method, template, handler))
 
-    def route(self, method: str, template: str) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
-            self.add(method, template, handler)
-            return handler
-
-        return register
-
-    def match(self, method: str, path: str) -> tuple[Handler, dict[str, str], str] | tuple[None, list[str], None]:
-        """The handler, its path params and template; or None and the methods the path allows."""
+    def match(self, method: str, path: str) -> Match[Context]:
         allowed: list[str] = []
         for pattern, route_method, template, handler in self._routes:
             found = pattern.match(path)
             if not found:
                 continue
             if route_method == method:
-                return handler, found.groupdict(), template
+                return Match(handler, found.groupdict(), template, ())
             allowed.append(route_method)
-        return None, allowed, None
+        return Match(None, {}, None, tuple(allowed))

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 from shared.errors import Unauthenticated
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from shared.http import HttpRequest
 
 USER_ID_HEADER = "x-user-id"
 USER_ROLE_HEADER = "x-user-role"
-INTERNAL_PREFIX = "x-internal-"
-IDENTITY_HEADERS = (USER_ID_HEADER, USER_ROLE_HEADER)
 
 ADMIN = "admin"
 USER = "user"
@@ -38,15 +38,10 @@ class Identity:
         return {USER_ID_HEADER: self.user_id, USER_ROLE_HEADER: self.role}
 
 
-def identity_from_headers(headers: dict[str, str]) -> Identity | None:
+def identity_from_headers(headers: "Mapping[str, str]") -> Identity | None:
     user_id = headers.get(USER_ID_HEADER, "")
     role = headers.get(USER_ROLE_HEADER, "")
     return Identity(user_id, role) if user_id and role in (ADMIN, USER) else None
-
-
-def is_identity_header(name: str) -> bool:
-    lowered = name.lower()
-    return lowered in IDENTITY_HEADERS or lowered.startswith(INTERNAL_PREFIX) or lowered.startswith("x-user-")
 
 
 def caller_of(request: "HttpRequest") -> Identity:

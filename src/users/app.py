@@ -11,6 +11,7 @@ from shared.health import health_handler
 from shared.logging import Logger
 from users.maintenance import Maintenance
 from shared.maintenance_runs import MaintenanceRunRepository
+from users.context import UsersContext
 from users.repository import UserRepository
 from users.routes import build_router
 from users.service import UsersService, UsersSettings
@@ -37,9 +38,9 @@ def build_maintenance(db: Database) -> Maintenance:
     return Maintenance(MaintenanceRunRepository(db), WORKER)
 
 
-def build_app(env: Any) -> WorkerApp:
+def build_app(env: Any) -> WorkerApp[UsersContext]:
     db = D1(env.DB)
-    context = {"users": build_service(env, db), "maintenance": build_maintenance(db)}
+    context = UsersContext(build_service(env, db), build_maintenance(db))
     return WorkerApp(WORKER, build_router(health_handler(WORKER, db)), context)
 
 

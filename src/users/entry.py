@@ -3,12 +3,12 @@
 from workers import WorkerEntrypoint
 
 from shared.platform import serve
-from users.app import build_app, run_scheduled
+from users.app import WORKER, build_app, run_scheduled
 
 
 class Default(WorkerEntrypoint):
     async def fetch(self, request):
-        return await serve(request, build_app(self.env))
+        return await serve(request, WORKER, lambda: build_app(self.env))
 
     async def scheduled(self, controller):
         """Cron trigger (or the local scheduled door): `controller.cron` names the schedule."""

@@ -4,70 +4,67 @@ Paths mirror the public ones (the gateway forwards them verbatim with the caller
 identity headers), plus /internal/* paths only the gateway uses.
 """
 
-from typing import Any
-
 from contracts.internal import HEALTH_PATH, LOGIN_PATH
-from shared.http import HttpRequest, HttpResponse, Router, empty_response, json_response
+from shared.http import Handler, HttpRequest, HttpResponse, Router, empty_response, json_response
 from shared.identity import caller_of
 from shared.validation import parse_body, parse_query
-from users.maintenance import Maintenance
+from users.context import UsersContext
 from contracts.users import ListUsersQuery, LoginRequest, RegisterRequest, UpdateUserRequest
-from users.service import UsersService
 
 
 
-async def register(request: HttpRequest, *, users: UsersService, **_: Any) -> HttpResponse:
+async def register(request: HttpRequest, ctx: UsersContext) -> HttpResponse:
     body = parse_body(request, RegisterRequest)
-    user = await users.register(body.email, body.password, body.name)
+    user = await ctx.users.register(body.email, body.password, body.name)
     request.user_id = user.id
     return json_response(user.public(), 201, {"Location": f"/api/users/{user.id}"})
 
 
-async def login(request: HttpRequest, *, users: UsersService, **_: Any) -> HttpResponse:
+async def login(request: HttpRequest, ctx: UsersContext) -> HttpResponse:
     """Checks credentials only: the gateway, which holds the signing secret, mints the token."""
     body = parse_body(request, LoginRequest)
-    user = await users.authenticate(body.email, body.password)
+    user = await ctx.users.authenticate(body.email, body.password)
     request.user_id = user.id
     return json_response(user.public())
 
 
-async def me(request: HttpRequest, *, users: UsersService, **_: Any) -> HttpResponse:
-    user = await users.me(caller_of(request))
+async def me(request: HttpRequest, ctx: UsersContext) -> HttpResponse:
+    user = await ctx.users.me(caller_of(request))
     return json_response(user.public())
 
 
-async def list_users(request: HttpRequest, *, users: UsersService, **_: Any) -> HttpResponse:
+async def list_users(request: HttpRequest, ctx: UsersContext) -> HttpResponse:
     identity = caller_of(request)
     query = parse_query(request, ListUsersQuery)
-    page, next_cursor = await users.list_users(identity, query.limit, query.cursor)
+    page, next_cursor = await ctx.users.list_users(identity, query.limit, query.cursor)
     return json_response({"items": [user.public() for user in page], "next_cursor": next_cursor})
 
 
-async def get_user(request: HttpRequest, *, user_id: str, users: UsersService, **_: Any) -> HttpResponse:
-    found = await users.get_user(caller_of(request), user_id)
+async def get_user(request: HttpRequest, ctx: UsersContext) -> HttpResponse:
+    found = await ctx.users.get_user(caller_of(request), request.path_params["user_id"])
     return json_response(found.user, headers={"X-Cache": "HIT" if found.cache_hit else "MISS"})
 
 
-async def update_user(request: HttpRequest, *, user_id: str, users: UsersService, **_: Any) -> HttpResponse:
+async def update_user(request: HttpRequest, ctx: UsersContext) -> HttpResponse:
     identity = caller_of(request)
     body = parse_body(request, UpdateUserRequest)
-    user = await users.rename(identity, user_id, body.name)
+    user = await ctx.users.rename(identity, request.path_params["user_id"], body.name)
     return json_response(user.public())
 
 
-async def delete_user(request: HttpRequest, *, user_id: str, users: UsersService, **_: Any) -> HttpResponse:
-    await users.delete(caller_of(request), user_id, request.request_id)
+async def delete_user(request: HttpRequest, ctx: UsersContext) -> HttpResponse:
+    await ctx.users.delete(caller_of(request), request.path_params["user_id"], request.request_id)
     return empty_response(204)
 
 
-async def maintenance_runs(request: HttpRequest, *, maintenance: Maintenance, **_: Any) -> HttpResponse:
-    runs = await maintenance.recent(caller_of(request))
+async def maintenance_runs(request: HttpRequest, ctx: UsersContext) -> HttpResponse:
+    runs = await ctx.maintenance.recent(caller_of(request))
     return json_response({"items": [run.public() for run in runs]})
 
 
-def build_router(health: Any) -> Router:
+def build_router(health: Handler[object]) -> Router[UsersContext]:
     """`/api/users/me` comes before `/api/users/{user_id}`: the router takes the first match."""
-    router = Router()
+    router: Router[UsersContext] = Router()
     router.add("GET", HEALTH_PATH, health)
     router.add("POST", "/api/auth/register", register)
     router.add("POST", LOGIN_PATH, login)

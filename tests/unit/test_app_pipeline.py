@@ -11,23 +11,23 @@ from shared.http import SECURITY_HEADERS, HttpRequest, Router, json_response, re
 def make_app() -> WorkerApp:
     router = Router()
 
-    async def ok(request, *, id, **_):
-        return json_response({"id": id})
+    async def ok(request, ctx):
+        return json_response({"id": request.path_params["id"], "ctx": ctx})
 
-    async def conflict(request, **_):
+    async def conflict(request, ctx):
         raise Conflict("already there")
 
-    async def missing(request, **_):
+    async def missing(request, ctx):
         raise NotFound("no such thing")
 
-    async def crash(request, **_):
+    async def crash(request, ctx):
         raise RuntimeError("SELECT secret FROM users")
 
     router.add("GET", "/things/{id}", ok)
     router.add("POST", "/things/{id}", conflict)
     router.add("GET", "/missing", missing)
     router.add("GET", "/crash", crash)
-    return WorkerApp("test", router)
+    return WorkerApp("test", router, "the-context")
 
 
 def call(method: str, path: str):
@@ -37,7 +37,7 @@ def call(method: str, path: str):
 
 def test_route_params_and_stamps():
     response = call("GET", "/things/42")
-    assert response.status == 200 and response.json() == {"id": "42"}
+    assert response.status == 200 and response.json() == {"id": "42", "ctx": "the-context"}
     assert response.headers["X-Request-ID"] == "req-1"
     for name, value in SECURITY_HEADERS.items():
         assert response.headers[name] == value
@@ -74,3 +74,64 @@ def test_request_id_kept_only_when_sane():
     fresh = request_id_from({"x-request-id": "bad id with spaces"})
     assert fresh != "bad id with spaces" and len(fresh) == 32
     assert len(request_id_from({"x-request-id": "a" * 129})) == 32
+
+
+def test_headers_compare_without_case():
+    request = HttpRequest("GET", "https://x.invalid/", {"Content-Type": "a/b"})
+    assert request.header("content-type") == "a/b" and "CONTENT-TYPE" in request.headers
+    response = json_response({})
+    response.headers["content-type"] = "text/plain"
+    assert list(response.headers.items()) == [("Content-Type", "text/plain")]
+
+
+def test_unknown_method_is_501_and_head_is_get_without_body():
+    assert call("PROPFIND", "/things/1").status == 501
+    head = call("HEAD", "/things/7")
+    assert head.status == 200 and head.body == b"" and head.headers["Content-Type"].startswith("application/json")
+
+
+def test_middleware_runs_outermost_first_and_sees_errors_as_answers():
+    seen = []
+
+    def step(name):
+        async def run(request, call_next):
+            seen.append(name)
+            response = await call_next(request)
+            response.headers[f"X-{name}"] = str(response.status)
+            return response
+
+        return run
+
+    async def refuse(request, call_next):
+        raise Conflict("refused before the handler")
+
+    app = make_app()
+    app = WorkerApp("test", app.router, "ctx", (step("outer"), step("inner"), refuse))
+    response = asyncio.run(app.handle(HttpRequest("GET", "https://x.invalid/things/1", {}, b"", "req-2")))
+    assert seen == ["outer", "inner"]
+    assert response.status == 409 and response.headers["x-outer"] == response.headers["x-inner"] == "409"
+    assert response.headers["X-Request-ID"] == "req-2"
+
+
+def test_misconfiguration_is_a_stamped_500_logged_once(capsys):
+    from shared.app import misconfigured
+    from shared.config import ConfigError
+
+    request = HttpRequest("GET", "https://x.invalid/health", {}, b"", "req-3")
+    response = misconfigured("test", request, ConfigError("JWT_SECRET must be set"))
+    assert response.status == 500 and "JWT_SECRET" not in response.body.decode()
+    assert response.headers["X-Frame-Options"] == "DENY" and response.headers["X-Request-ID"] == "req-3"
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(logged) == 1 and logged[0]["level"] == "error" and "JWT_SECRET" in logged[0]["error"]
+
+
+def test_gateway_without_a_jwt_secret_is_a_configuration_error():
+    from types import SimpleNamespace
+
+    import pytest
+
+    from gateway.app import build_app
+    from shared.config import ConfigError
+
+    with pytest.raises(ConfigError, match="JWT_SECRET"):
+        build_app(SimpleNamespace(JWT_SECRET="too-short"))
