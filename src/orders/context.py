@@ -1,14 +1,16 @@
-"""What the orders worker's handlers are given: built per request by `orders.app.build_app`."""
+"""What the orders worker's handlers and consumers are given: built per event by `orders.app.build_context`."""
 
 from dataclasses import dataclass
 
 from orders.dead_letters import DeadLetterService
-from orders.maintenance import OrdersMaintenance
-from orders.service import OrderService
+from orders.events import EventConsumer
+from orders.service import OrdersService
+from shared.maintenance import Maintenance
 
 
 @dataclass(frozen=True)
 class OrdersContext:
-    orders: OrderService
+    orders: OrdersService
+    events: EventConsumer
     dead_letters: DeadLetterService
-    maintenance: OrdersMaintenance
+    maintenance: Maintenance

@@ -12,30 +12,25 @@ from orders.messages import SOURCE_QUEUES, UNKNOWN_QUEUE, Decision, QueueMessage
 from contracts.orders import DeadLetter, DeadLetterPage, ReplayAccepted
 from orders.repository import DeadLetterRepository, DeliveryFailureRepository
 from shared import clock
-from shared.adapters.d1 import Database
 from shared.adapters.queue import EventPublisher
-from shared.errors import Conflict, Forbidden, NotFound
-from shared.identity import Identity
+from shared.errors import Conflict, NotFound
+from shared.identity import Identity, require_admin
 from shared.logging import Logger
 
 LIST_LIMIT = 100
 
 
-def require_admin(caller: Identity) -> None:
-    if not caller.is_admin:
-        raise Forbidden("Only admins may do this")
-
-
 class DeadLetterService:
     def __init__(
         self,
-        db: Database,
+        letters: DeadLetterRepository,
+        failures: DeliveryFailureRepository,
         publishers: Mapping[str, EventPublisher],
         now: Callable[[], datetime] = clock.now,
     ) -> None:
         """`publishers` maps a source queue name to the producer that sends to it."""
-        self.letters = DeadLetterRepository(db)
-        self.failures = DeliveryFailureRepository(db)
+        self.letters = letters
+        self.failures = failures
         self.publishers = publishers
         self._now = now
 
@@ -66,12 +61,12 @@ class DeadLetterService:
 
     async def waiting(self, caller: Identity) -> DeadLetterPage:
         """Dead letters not yet replayed, newest first."""
-        require_admin(caller)
+        require_admin(caller, "list dead letters")
         return DeadLetterPage(items=await self.letters.waiting(LIST_LIMIT))
 
     async def replay(self, caller: Identity, letter_id: str, log: Logger) -> ReplayAccepted:
         """Send the stored body back to its source queue, once, and take it off the list."""
-        require_admin(caller)
+        require_admin(caller, "replay dead letters")
         letter = await self.letters.get(letter_id)
         if letter is None:
             raise NotFound("No such dead letter (or it was already replayed)")

@@ -5,7 +5,7 @@
 
 from workers import WorkerEntrypoint
 
-from orders.app import WORKER, build_app, consume_batch, run_maintenance
+from orders.app import WORKER, build_app, consume_batch, run_scheduled
 from orders.messages import apply_decisions, message_from_runtime
 from shared.platform import serve
 
@@ -20,4 +20,4 @@ class Default(WorkerEntrypoint):
         apply_decisions(messages, decisions)
 
     async def scheduled(self, controller, *_):
-        await run_maintenance(self.env, str(controller.cron))
+        await run_scheduled(self.env, str(controller.cron))

@@ -13,37 +13,29 @@ from datetime import datetime
 from typing import Any
 
 from orders.dead_letters import DeadLetterService
-from orders.messages import (
-    DEAD_LETTER_QUEUE,
-    ORDER_CREATED,
-    USER_DELETED,
-    Decision,
-    QueueMessage,
-    ack,
-    retry_later,
-)
+from contracts.events import ORDER_CREATED, USER_DELETED
+from orders.messages import DEAD_LETTER_QUEUE, Decision, QueueMessage, ack, retry_later
 from orders.repository import DeliveryFailureRepository, OrderRepository
 from shared import clock
-from shared.adapters.d1 import Database
 from shared.adapters.webhook import DeliveryFailed, Notifier
+from shared.errors import describe
 from shared.logging import Logger
 
-_MAX_ERROR_CHARS = 300
-
 EventHandler = Callable[[dict[str, Any], Logger], Awaitable[None]]
-
-
-def describe(error: BaseException) -> str:
-    """A short, admin-facing reason: type and message, no traceback (that goes to the log)."""
-    return f"{type(error).__name__}: {error}"[:_MAX_ERROR_CHARS]
 
 
 class EventConsumer:
     """order.created and user.deleted."""
 
-    def __init__(self, db: Database, notifier: Notifier | None, now: Callable[[], datetime] = clock.now) -> None:
-        self.orders = OrderRepository(db)
-        self.failures = DeliveryFailureRepository(db)
+    def __init__(
+        self,
+        orders: OrderRepository,
+        failures: DeliveryFailureRepository,
+        notifier: Notifier | None,
+        now: Callable[[], datetime] = clock.now,
+    ) -> None:
+        self.orders = orders
+        self.failures = failures
         self.notifier = notifier
         self._now = now
         self._handlers: dict[str, EventHandler] = {

@@ -8,14 +8,12 @@ runtime. Keeping the decision a value makes the retry policy testable in CPython
 from dataclasses import dataclass
 from typing import Any
 
+from contracts.events import ORDER_CREATED, USER_DELETED
 from shared.adapters.jsvalues import to_python
 
 ORDER_EVENTS_QUEUE = "edge-order-events"
 USER_EVENTS_QUEUE = "edge-user-events"
 DEAD_LETTER_QUEUE = "edge-dead-letters"
-
-ORDER_CREATED = "order.created"
-USER_DELETED = "user.deleted"
 
 # Where each event type comes from: a dead letter's body names no queue, its type does.
 SOURCE_QUEUES = {ORDER_CREATED: ORDER_EVENTS_QUEUE, USER_DELETED: USER_EVENTS_QUEUE}

@@ -13,7 +13,6 @@ from typing import Any
 from contracts.orders import DeadLetter, Order, OrderItem
 from shared.adapters.d1 import Database, Row, Statement
 
-OPEN_STATUSES = ("pending", "confirmed")
 
 _ORDER_COLUMNS = "id, user_id, status, items, total_cents, currency, created_at, updated_at"
 
@@ -74,10 +73,6 @@ class OrderRepository:
                 event_id,
             ),
         )
-
-    async def add(self, order: Order, *, event_id: str, request_id: str | None) -> None:
-        sql, params = self.insert_statement(order, event_id=event_id, request_id=request_id)
-        await self.db.run(sql, *params)
 
     async def get(self, order_id: str) -> Order | None:
         row = await self.db.first(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = ?", order_id)

@@ -4,11 +4,13 @@ Paths are the public ones: the gateway forwards them verbatim with the caller's
 identity (x-user-id, x-user-role), x-request-id and any Idempotency-Key.
 """
 
+from contracts.internal import HEALTH_PATH
 from contracts.orders import CreateOrderRequest, ListOrdersQuery
 from orders.context import OrdersContext
 from shared.errors import HttpProblem
-from shared.http import HttpRequest, HttpResponse, json_response
+from shared.http import Handler, HttpRequest, HttpResponse, Router, json_response
 from shared.identity import caller_of
+from shared.routes import maintenance_runs
 from shared.validation import parse_body, parse_query
 
 IDEMPOTENCY_KEY_HEADER = "idempotency-key"
@@ -65,6 +67,14 @@ async def replay_dead_letter(request: HttpRequest, ctx: OrdersContext) -> HttpRe
     return json_response(accepted.model_dump(mode="json"), 202)
 
 
-async def list_maintenance_runs(request: HttpRequest, ctx: OrdersContext) -> HttpResponse:
-    page = await ctx.maintenance.recent(caller_of(request))
-    return json_response(page.model_dump(mode="json"))
+def build_router(health: Handler[object]) -> Router[OrdersContext]:
+    router: Router[OrdersContext] = Router()
+    router.add("GET", HEALTH_PATH, health)
+    router.add("POST", "/api/orders", create_order)
+    router.add("GET", "/api/orders", list_orders)
+    router.add("GET", "/api/orders/{order_id}", get_order)
+    router.add("POST", "/api/orders/{order_id}/cancel", cancel_order)
+    router.add("GET", "/api/admin/dead-letters", list_dead_letters)
+    router.add("POST", "/api/admin/dead-letters/{letter_id}/replay", replay_dead_letter)
+    router.add("GET", "/api/admin/maintenance-runs", maintenance_runs)
+    return router

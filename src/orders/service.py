@@ -15,21 +15,32 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.cursor import BadCursor, decode_cursor, encode_cursor
+from contracts.events import ORDER_CREATED
 from contracts.orders import CreateOrderRequest, ListOrdersQuery, Order, OrderPage
-from orders.repository import IdempotencyRepository, IdempotencyRecord, OrderEventSource, OrderRepository
+from orders.repository import IdempotencyRecord, IdempotencyRepository, OrderEventSource, OrderRepository
 from shared import clock
 from shared.adapters.d1 import Database
 from shared.adapters.queue import EventPublisher
+from shared.cursor import BadCursor, decode_cursor, page_of
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.identity import Identity
 from shared.logging import Logger
+from shared.maintenance import Counts, Task
 
-ORDER_CREATED = "order.created"
 # The status the first answer to a create carried; a replay answers with the stored one.
 CREATED_STATUS = 201
 # A claim still in flight after this long belongs to a request that died; a retry may take it over.
 IN_FLIGHT_TAKEOVER_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class OrdersSettings:
+    pending_ttl_seconds: int = 86_400
+    idempotency_ttl_seconds: int = 86_400
+    # A pending order still unpublished after this long had its publish fail (requests
+    # publish within seconds): maintenance sends its order.created again.
+    republish_after_seconds: int = 120
+    republish_batch: int = 100
 
 
 @dataclass(frozen=True)
@@ -71,12 +82,22 @@ async def publish_order_created(
     await orders.mark_published(source.order_id, now)
 
 
-class OrderService:
-    def __init__(self, db: Database, publisher: EventPublisher, now: Callable[[], datetime] = clock.now) -> None:
+class OrdersService:
+    def __init__(
+        self,
+        db: Database,
+        orders: OrderRepository,
+        keys: IdempotencyRepository,
+        publisher: EventPublisher,
+        settings: OrdersSettings,
+        now: Callable[[], datetime] = clock.now,
+    ) -> None:
+        """`db` commits an order and its idempotency record together (one batch)."""
         self.db = db
-        self.orders = OrderRepository(db)
-        self.keys = IdempotencyRepository(db)
+        self.orders = orders
+        self.keys = keys
         self.publisher = publisher
+        self.settings = settings
         self._now = now
 
     async def create(
@@ -163,9 +184,7 @@ class OrderService:
         except BadCursor:
             raise Unprocessable("The cursor is not valid") from None
         rows = await self.orders.page(user_id=owner, status=query.status, after=after, limit=query.limit + 1)
-        items = rows[: query.limit]
-        more = len(rows) > query.limit
-        next_cursor = encode_cursor(items[-1].created_at, items[-1].id) if more else None
+        items, next_cursor = page_of(rows, query.limit)
         return OrderPage(items=items, next_cursor=next_cursor)
 
     @staticmethod
@@ -189,3 +208,28 @@ class OrderService:
             current = await self.get(caller, order_id)
             raise Conflict(f"The order is {current.status}; only pending or confirmed orders can be cancelled")
         return await self.get(caller, order_id)
+
+    # -- maintenance -------------------------------------------------------------
+
+    def maintenance_tasks(self) -> dict[str, Task]:
+        return {
+            "expire_pending_orders": self.expire_pending_orders,
+            "forget_idempotency_keys": self.forget_idempotency_keys,
+            "republish_unpublished_orders": self.republish_unpublished_orders,
+        }
+
+    async def expire_pending_orders(self, now: datetime, counts: Counts) -> None:
+        cutoff = now - timedelta(seconds=self.settings.pending_ttl_seconds)
+        counts["orders_expired"] = await self.orders.expire_pending(clock.iso(cutoff), clock.iso(now))
+
+    async def forget_idempotency_keys(self, now: datetime, counts: Counts) -> None:
+        cutoff = now - timedelta(seconds=self.settings.idempotency_ttl_seconds)
+        counts["idempotency_keys_forgotten"] = await self.keys.forget_older_than(clock.iso(cutoff))
+
+    async def republish_unpublished_orders(self, now: datetime, counts: Counts) -> None:
+        """Stops at the first send that fails (the queue is likely down); the next run goes on."""
+        cutoff = now - timedelta(seconds=self.settings.republish_after_seconds)
+        counts["events_republished"] = 0
+        for source in await self.orders.unpublished(clock.iso(cutoff), self.settings.republish_batch):
+            await publish_order_created(self.orders, self.publisher, source, clock.iso(self._now()))
+            counts["events_republished"] += 1

@@ -7,6 +7,8 @@ cheap to decode, and stable under inserts (unlike an offset).
 import base64
 import binascii
 import json
+from collections.abc import Sequence
+from typing import Protocol, TypeVar
 
 
 class BadCursor(ValueError):
@@ -27,3 +29,20 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
     if not (isinstance(created_at, str) and isinstance(row_id, str)):
         raise BadCursor("not a cursor this service issued")
     return created_at, row_id
+
+
+class Keyed(Protocol):
+    @property
+    def created_at(self) -> str: ...
+
+    @property
+    def id(self) -> str: ...
+
+
+Item = TypeVar("Item", bound=Keyed)
+
+
+def page_of(rows: Sequence[Item], limit: int) -> tuple[list[Item], str | None]:
+    """The page, and the cursor of the next one (None on the last), from `limit + 1` rows fetched."""
+    items = list(rows[:limit])
+    return items, encode_cursor(items[-1].created_at, items[-1].id) if len(rows) > limit else None

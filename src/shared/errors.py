@@ -53,3 +53,11 @@ class HttpProblem(Exception):
         self.title = title
         self.errors = errors
         self.headers = headers or {}
+
+
+_MAX_REASON_CHARS = 300
+
+
+def describe(error: BaseException) -> str:
+    """A short reason for admins (run summaries, dead letters): type and message; the traceback goes to the log."""
+    return f"{type(error).__name__}: {error}"[:_MAX_REASON_CHARS]

@@ -8,7 +8,7 @@ reach them (no routes, workers_dev = false).
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from shared.errors import Unauthenticated
+from shared.errors import Forbidden, Unauthenticated
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -51,3 +51,9 @@ def caller_of(request: "HttpRequest") -> Identity:
         raise Unauthenticated("Authentication required")
     request.user_id = identity.user_id
     return identity
+
+
+def require_admin(caller: Identity, action: str) -> None:
+    """403 unless the caller is an admin; `action` completes "Only admins may ..."."""
+    if not caller.is_admin:
+        raise Forbidden(f"Only admins may {action}")

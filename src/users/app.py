@@ -1,4 +1,4 @@
-"""The users worker assembled from its env: adapters over the bindings, the service, the routes."""
+"""The users worker's composition root: its env in; the context, the app and the cron run out."""
 
 from typing import Any
 
@@ -7,17 +7,17 @@ from shared.adapters.kv import WorkersKv
 from shared.adapters.queue import QueuePublisher
 from shared.app import WorkerApp
 from shared.config import env_int, env_list
-from shared.health import health_handler
 from shared.logging import Logger
-from users.maintenance import Maintenance
+from shared.maintenance import Maintenance
 from shared.maintenance_runs import MaintenanceRunRepository
+from shared.routes import health_handler
 from users.context import UsersContext
 from users.repository import UserRepository
 from users.routes import build_router
 from users.service import UsersService, UsersSettings
 
 WORKER = "users"
-PURGE_JOB = "purge-deleted-users"
+MAINTENANCE_JOB = "users-maintenance"
 
 
 def settings_from(env: Any) -> UsersSettings:
@@ -28,24 +28,17 @@ def settings_from(env: Any) -> UsersSettings:
     )
 
 
-def build_service(env: Any, db: Database) -> UsersService:
-    return UsersService(
-        UserRepository(db), WorkersKv(env.PROFILE_CACHE), QueuePublisher(env.EVENTS), settings_from(env)
-    )
+def build_context(env: Any, db: Database) -> UsersContext:
+    users = UsersService(UserRepository(db), WorkersKv(env.PROFILE_CACHE), QueuePublisher(env.EVENTS), settings_from(env))
+    return UsersContext(users, Maintenance(MaintenanceRunRepository(db), WORKER))
 
 
-def build_maintenance(db: Database) -> Maintenance:
-    return Maintenance(MaintenanceRunRepository(db), WORKER)
+def build_app(env: Any, db: Database | None = None) -> WorkerApp[UsersContext]:
+    db = db or D1(env.DB)
+    return WorkerApp(WORKER, build_router(health_handler(WORKER, db)), build_context(env, db))
 
 
-def build_app(env: Any) -> WorkerApp[UsersContext]:
-    db = D1(env.DB)
-    context = UsersContext(build_service(env, db), build_maintenance(db))
-    return WorkerApp(WORKER, build_router(health_handler(WORKER, db)), context)
-
-
-async def run_scheduled(env: Any, cron: str) -> None:
-    """The cron trigger: purge long soft-deleted users, leaving a run summary either way."""
-    db = D1(env.DB)
-    log = Logger(worker=WORKER)
-    await build_maintenance(db).run(PURGE_JOB, cron, build_service(env, db).purge_deleted_users, log)
+async def run_scheduled(env: Any, cron: str, db: Database | None = None) -> None:
+    """The cron trigger: the maintenance tasks, with a run summary either way."""
+    ctx = build_context(env, db or D1(env.DB))
+    await ctx.maintenance.run(MAINTENANCE_JOB, cron, ctx.users.maintenance_tasks(), Logger(worker=WORKER))

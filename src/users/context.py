@@ -1,8 +1,8 @@
-"""What the users worker's handlers are given: built per request by `users.app.build_app`."""
+"""What the users worker's handlers are given: built per event by `users.app.build_context`."""
 
 from dataclasses import dataclass
 
-from users.maintenance import Maintenance
+from shared.maintenance import Maintenance
 from users.service import UsersService
 
 

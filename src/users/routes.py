@@ -7,6 +7,7 @@ identity headers), plus /internal/* paths only the gateway uses.
 from contracts.internal import HEALTH_PATH, LOGIN_PATH
 from shared.http import Handler, HttpRequest, HttpResponse, Router, empty_response, json_response
 from shared.identity import caller_of
+from shared.routes import maintenance_runs
 from shared.validation import parse_body, parse_query
 from users.context import UsersContext
 from contracts.users import ListUsersQuery, LoginRequest, RegisterRequest, UpdateUserRequest
@@ -55,11 +56,6 @@ async def update_user(request: HttpRequest, ctx: UsersContext) -> HttpResponse:
 async def delete_user(request: HttpRequest, ctx: UsersContext) -> HttpResponse:
     await ctx.users.delete(caller_of(request), request.path_params["user_id"], request.request_id)
     return empty_response(204)
-
-
-async def maintenance_runs(request: HttpRequest, ctx: UsersContext) -> HttpResponse:
-    runs = await ctx.maintenance.recent(caller_of(request))
-    return json_response({"items": [run.public() for run in runs]})
 
 
 def build_router(health: Handler[object]) -> Router[UsersContext]:

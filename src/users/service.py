@@ -12,19 +12,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from contracts.events import USER_DELETED
 from shared import clock
 from shared.adapters.crypto import PasswordHash, Pbkdf2Hasher
 from shared.adapters.kv import KvCache
 from shared.adapters.queue import EventPublisher
-from shared.errors import Conflict, Forbidden, NotFound, Unauthenticated, Unprocessable
-from shared.identity import ADMIN, USER, Identity
-from shared.cursor import decode_cursor, encode_cursor
+from shared.errors import Conflict, NotFound, Unauthenticated, Unprocessable
+from shared.identity import ADMIN, USER, Identity, require_admin
+from shared.cursor import decode_cursor, page_of
+from shared.maintenance import Counts, Task
 from users.domain import UserRecord
 from users.repository import UserRepository
 
 BAD_CREDENTIALS = "Invalid email or password"
 NO_SUCH_USER = "No such user"
-USER_DELETED_EVENT = "user.deleted"
 MAX_PAGE = 100
 PURGE_BATCH = 100  # rows per purge transaction
 PURGE_MAX_BATCHES = 10  # per run: bounds one invocation's D1/KV operations; the rest waits for the next run
@@ -118,17 +119,13 @@ class UsersService:
 
     async def list_users(self, caller: Identity, limit: int, cursor: str | None) -> tuple[list[UserRecord], str | None]:
         """One page of live users in creation order, and the cursor of the next page (None on the last)."""
-        if not caller.is_admin:
-            raise Forbidden("Only admins may list users")
+        require_admin(caller, "list users")
         try:
             after = decode_cursor(cursor) if cursor else None
         except ValueError as error:
             raise Unprocessable(str(error)) from None
         limit = max(1, min(limit, MAX_PAGE))
-        rows = await self.users.page(limit + 1, after)
-        page = rows[:limit]
-        more = len(rows) > limit
-        return page, encode_cursor(page[-1].created_at, page[-1].id) if more else None
+        return page_of(await self.users.page(limit + 1, after), limit)
 
     async def get_user(self, caller: Identity, user_id: str) -> Lookup:
         """Cache-aside read. Access is checked before the cache so a cached copy never leaks."""
@@ -169,7 +166,7 @@ class UsersService:
         if not await self.users.soft_delete(user_id, deleted_at):
             raise NotFound(NO_SUCH_USER)
         event = {
-            "type": USER_DELETED_EVENT,
+            "type": USER_DELETED,
             "id": uuid.uuid4().hex,
             "user_id": user_id,
             "request_id": request_id,
@@ -184,12 +181,12 @@ class UsersService:
 
     # -- maintenance -------------------------------------------------------------
 
-    async def purge_deleted_users(self, counts: dict[str, int]) -> None:
-        """Hard-delete users soft-deleted more than `purge_after_seconds` ago, with their cache entries.
+    def maintenance_tasks(self) -> dict[str, Task]:
+        return {"purge_deleted_users": self.purge_deleted_users}
 
-        `counts` is filled as work is done, so a failed run still reports what it finished.
-        """
-        cutoff = clock.iso(self._now() - timedelta(seconds=self.settings.purge_after_seconds))
+    async def purge_deleted_users(self, now: datetime, counts: Counts) -> None:
+        """Hard-delete users soft-deleted more than `purge_after_seconds` before `now`, with their cache entries."""
+        cutoff = clock.iso(now - timedelta(seconds=self.settings.purge_after_seconds))
         counts.setdefault("users_purged", 0)
         counts.setdefault("cache_entries_deleted", 0)
         for _ in range(PURGE_MAX_BATCHES):

@@ -2,9 +2,11 @@
 
 import pytest
 
-from orders.maintenance import JOB, WORKER
+from orders.app import MAINTENANCE_JOB as JOB
+from orders.app import WORKER
 from shared.errors import Forbidden
-from tests.unit.test_orders_support import LOG, World, as_admin, as_user, run
+from shared.maintenance import MaintenanceFailed
+from tests.unit.test_orders_support import World, as_admin, as_user, run
 
 CRON = "*/15 * * * *"
 ALICE = as_user("usr_alice")
@@ -20,7 +22,7 @@ def test_run_expires_stale_pending_orders_forgets_old_keys_and_records_counts() 
         fresh = (await world.place(ALICE, key="new")).body["id"]
         world.clock.advance(seconds=501)  # the first three are now 3601 s old, the last 501 s
 
-        record = await world.maintenance.run(CRON, LOG)
+        record = await world.maintain(CRON)
 
         assert record.counts == {"orders_expired": 2, "idempotency_keys_forgotten": 2, "events_republished": 0}
         assert record.errors == [] and (record.worker, record.job, record.cron) == (WORKER, JOB, CRON)
@@ -32,7 +34,7 @@ def test_run_expires_stale_pending_orders_forgets_old_keys_and_records_counts() 
         # A forgotten key makes a new order; a second run finds nothing more to do.
         again = await world.place(ALICE, key="old-0")
         assert not again.replayed and again.body["id"] not in stale
-        assert (await world.maintenance.run(CRON, LOG)).counts["orders_expired"] == 0
+        assert (await world.maintain(CRON)).counts["orders_expired"] == 0
 
     run(scenario())
 
@@ -46,36 +48,36 @@ def test_orders_whose_publish_failed_are_republished_with_their_original_event()
         sent = (await world.place(ALICE)).body["id"]
         event_id = (await world.db.first("SELECT event_id FROM orders WHERE id = ?", lost))["event_id"]
 
-        too_soon = await world.maintenance.run(CRON, LOG)  # a request may still be publishing: wait
+        too_soon = await world.maintain(CRON)  # a request may still be publishing: wait
         assert too_soon.counts["events_republished"] == 0
         world.clock.advance(seconds=world.settings.republish_after_seconds + 1)
-        record = await world.maintenance.run(CRON, LOG)
+        record = await world.maintain(CRON)
 
         assert record.counts["events_republished"] == 1
         republished = world.order_events.events[-1]
         assert republished["order_id"] == lost and republished["id"] == event_id
         assert [e["order_id"] for e in world.order_events.events] == [sent, lost]
-        assert (await world.maintenance.run(CRON, LOG)).counts["events_republished"] == 0
+        assert (await world.maintain(CRON)).counts["events_republished"] == 0
 
     run(scenario())
 
 
-def test_a_failing_task_is_recorded_and_the_others_still_run() -> None:
+def test_a_failing_task_is_recorded_the_others_still_run_and_the_run_fails() -> None:
     async def scenario() -> None:
         world = World()
         await world.place(ALICE, key="k")
         world.clock.advance(seconds=3601)
 
-        async def broken(_now):
+        async def broken(_now, _counts):
             raise RuntimeError("D1 timed out")
 
-        world.maintenance.expire_pending_orders = broken
-        record = await world.maintenance.run(CRON, LOG)
+        world.orders.expire_pending_orders = broken
+        with pytest.raises(MaintenanceFailed, match="expire_pending_orders: RuntimeError: D1 timed out"):
+            await world.maintain(CRON)
 
-        assert record.errors == ["orders_expired: RuntimeError: D1 timed out"]
-        assert record.counts == {"idempotency_keys_forgotten": 1, "events_republished": 0}
-        [stored] = (await world.maintenance.recent(as_admin())).items
-        assert stored.errors == record.errors and stored.counts == record.counts
+        [stored] = await world.maintenance.recent(as_admin())
+        assert stored.errors == ["expire_pending_orders: RuntimeError: D1 timed out"]
+        assert stored.counts == {"idempotency_keys_forgotten": 1, "events_republished": 0}
 
     run(scenario())
 
@@ -83,13 +85,13 @@ def test_a_failing_task_is_recorded_and_the_others_still_run() -> None:
 def test_runs_are_listed_newest_first_for_admins_only() -> None:
     async def scenario() -> None:
         world = World()
-        first = await world.maintenance.run(CRON, LOG)
+        first = await world.maintain(CRON)
         world.clock.advance(minutes=15)
-        second = await world.maintenance.run("0 * * * *", LOG)
+        second = await world.maintain("0 * * * *")
 
-        page = await world.maintenance.recent(as_admin())
-        assert [r.id for r in page.items] == [second.id, first.id]
-        assert page.items[1].model_dump() == {
+        runs = await world.maintenance.recent(as_admin())
+        assert [r.id for r in runs] == [second.id, first.id]
+        assert runs[1].public() == {
             "id": first.id,
             "worker": "orders",
             "job": JOB,

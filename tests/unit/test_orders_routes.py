@@ -3,7 +3,7 @@
 import json
 from types import SimpleNamespace
 
-from orders.app import build_app, consume_batch, run_maintenance
+from orders.app import build_app, consume_batch, run_scheduled
 from orders.messages import DEAD_LETTER_QUEUE, ORDER_EVENTS_QUEUE, QueueMessage
 from contracts.orders import CreateOrderRequest
 from orders.service import request_fingerprint
@@ -173,7 +173,7 @@ def test_admin_routes_and_the_queue_and_cron_doors() -> None:
         assert h.env.ORDER_EVENTS.events[-1] == event
         assert (await h.call("POST", "/api/admin/dead-letters/d1/replay", ADMIN)).status == 404
 
-        await run_maintenance(h.env, "*/15 * * * *", h.db)
+        await run_scheduled(h.env, "*/15 * * * *", h.db)
         runs = (await h.call("GET", "/api/admin/maintenance-runs", ADMIN)).json()["items"]
         assert [(r["worker"], r["job"], r["cron"]) for r in runs] == [("orders", "orders-maintenance", "*/15 * * * *")]
         assert runs[0]["counts"]["orders_expired"] == 0

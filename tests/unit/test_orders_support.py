@@ -9,15 +9,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from contracts.orders import CreateOrderRequest
+from orders.app import MAINTENANCE_JOB, WORKER
 from orders.dead_letters import DeadLetterService
 from orders.events import EventConsumer
-from orders.maintenance import MaintenanceSettings, OrdersMaintenance
 from orders.messages import ORDER_EVENTS_QUEUE, USER_EVENTS_QUEUE, QueueMessage
-from contracts.orders import CreateOrderRequest
-from orders.service import OrderService
+from orders.repository import DeadLetterRepository, DeliveryFailureRepository, IdempotencyRepository, OrderRepository
+from orders.service import OrdersService, OrdersSettings
 from shared.adapters.webhook import WebhookNotifier
 from shared.identity import ADMIN, USER, Identity
 from shared.logging import Logger
+from shared.maintenance import Maintenance
+from shared.maintenance_runs import MaintenanceRunRecord, MaintenanceRunRepository
 from tests.unit.sqlite_db import SqliteDatabase
 
 T = TypeVar("T")
@@ -140,18 +143,23 @@ class World:
     user_events: MemoryPublisher = field(default_factory=MemoryPublisher)
     receiver: WebhookReceiver = field(default_factory=WebhookReceiver)
     webhook: bool = True
-    settings: MaintenanceSettings = field(
-        default_factory=lambda: MaintenanceSettings(pending_ttl_seconds=3600, idempotency_ttl_seconds=600)
+    settings: OrdersSettings = field(
+        default_factory=lambda: OrdersSettings(pending_ttl_seconds=3600, idempotency_ttl_seconds=600)
     )
 
     def __post_init__(self) -> None:
         notifier = WebhookNotifier(WEBHOOK_URL, WEBHOOK_SECRET, self.receiver) if self.webhook else None
-        self.orders = OrderService(self.db, self.order_events, self.clock)
-        self.events = EventConsumer(self.db, notifier, self.clock)
-        self.dead_letters = DeadLetterService(
-            self.db, {ORDER_EVENTS_QUEUE: self.order_events, USER_EVENTS_QUEUE: self.user_events}, self.clock
-        )
-        self.maintenance = OrdersMaintenance(self.db, self.order_events, self.settings, self.clock)
+        orders, failures = OrderRepository(self.db), DeliveryFailureRepository(self.db)
+        keys = IdempotencyRepository(self.db)
+        self.orders = OrdersService(self.db, orders, keys, self.order_events, self.settings, self.clock)
+        self.events = EventConsumer(orders, failures, notifier, self.clock)
+        replay_targets = {ORDER_EVENTS_QUEUE: self.order_events, USER_EVENTS_QUEUE: self.user_events}
+        self.dead_letters = DeadLetterService(DeadLetterRepository(self.db), failures, replay_targets, self.clock)
+        self.maintenance = Maintenance(MaintenanceRunRepository(self.db), WORKER, self.clock)
+
+    async def maintain(self, cron: str) -> MaintenanceRunRecord:
+        """One scheduled run, as `orders.app.run_scheduled` does it."""
+        return await self.maintenance.run(MAINTENANCE_JOB, cron, self.orders.maintenance_tasks(), LOG)
 
     async def place(
         self, caller: Identity | None = None, body: CreateOrderRequest | None = None, key: str | None = None

@@ -6,15 +6,16 @@ import pytest
 
 from shared.errors import Forbidden
 from shared.logging import Logger
+from shared.maintenance import MaintenanceFailed
 from tests.unit.users_support import World, as_admin, as_user, run
-from users.app import PURGE_JOB, WORKER
+from users.app import MAINTENANCE_JOB, WORKER
 from users.service import PURGE_BATCH, cache_key
 
 CRON = "0 3 * * *"
 
 
 def purge(world: World):
-    return world.maintenance.run(PURGE_JOB, CRON, world.service.purge_deleted_users, Logger(worker=WORKER))
+    return world.maintain(CRON)
 
 
 def test_purge_hard_deletes_only_users_deleted_long_enough_ago() -> None:
@@ -34,7 +35,7 @@ def test_purge_hard_deletes_only_users_deleted_long_enough_ago() -> None:
         ids = {row["id"] for row in await world.db.all("SELECT id FROM users")}
         assert ids == {recent.user_id, live.user_id}
         assert record.counts == {"users_purged": 2, "cache_entries_deleted": 2}
-        assert record.errors == [] and record.job == PURGE_JOB and record.cron == CRON and record.worker == "users"
+        assert record.errors == [] and record.job == MAINTENANCE_JOB and record.cron == CRON and record.worker == "users"
         assert record.started_at <= record.finished_at
         assert cache_key(old[0].user_id) not in world.kv.entries
         assert set(world.kv.deleted) >= {cache_key(u.user_id) for u in old}
@@ -68,7 +69,7 @@ def test_every_run_is_recorded_and_listed_newest_first_for_admins() -> None:
         assert runs[1].public() == {
             "id": first.id,
             "worker": "users",
-            "job": PURGE_JOB,
+            "job": MAINTENANCE_JOB,
             "cron": CRON,
             "started_at": first.started_at,
             "finished_at": first.finished_at,
@@ -91,37 +92,38 @@ def test_recent_runs_are_capped_at_fifty() -> None:
     run(scenario())
 
 
-def test_a_failing_job_is_recorded_logged_with_traceback_and_reraised(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_failing_task_is_recorded_logged_with_traceback_and_fails_the_run(capsys: pytest.CaptureFixture[str]) -> None:
     async def scenario() -> None:
         world = World()
         user = await world.register("half@example.com")
         await world.service.delete(user, user.user_id, "r")
         world.clock.advance(hours=2)
         world.kv.fail_on = {"delete"}  # the D1 purge succeeds, then the cache step fails
-        with pytest.raises(RuntimeError, match="kv delete failed"):
+        with pytest.raises(MaintenanceFailed, match="kv delete failed"):
             await purge(world)
         [record] = await world.maintenance.recent(as_admin())
-        assert record.errors == ["RuntimeError: kv delete failed"]
+        assert record.errors == ["purge_deleted_users: RuntimeError: kv delete failed"]
         assert record.counts == {"users_purged": 1, "cache_entries_deleted": 0}  # partial progress kept
 
     run(scenario())
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-    [failure] = [line for line in lines if line["message"] == "maintenance job failed"]
-    assert failure["level"] == "error" and "Traceback" in failure["traceback"] and failure["job"] == PURGE_JOB
+    [failure] = [line for line in lines if line["message"] == "maintenance task failed"]
+    assert failure["level"] == "error" and "Traceback" in failure["traceback"] and failure["job"] == MAINTENANCE_JOB
 
 
-def test_a_failing_job_is_raised_even_if_recording_fails_too() -> None:
+def test_a_failing_task_is_logged_even_if_recording_fails_too(capsys: pytest.CaptureFixture[str]) -> None:
     async def scenario() -> None:
         world = World()
 
-        async def broken(counts: dict[str, int]) -> None:
+        async def broken(now, counts: dict[str, int]) -> None:
             await world.db.run("DROP TABLE maintenance_runs")
-            raise ValueError("job broke")
+            raise ValueError("task broke")
 
-        with pytest.raises(ValueError, match="job broke"):
-            await world.maintenance.run("x", CRON, broken, Logger(worker=WORKER))
+        with pytest.raises(Exception, match="maintenance_runs"):
+            await world.maintenance.run("x", CRON, {"broken": broken}, Logger(worker=WORKER))
 
     run(scenario())
+    assert "task broke" in capsys.readouterr().out
 
 
 def test_recording_failure_of_a_good_run_is_raised() -> None:

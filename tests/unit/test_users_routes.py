@@ -200,7 +200,7 @@ def test_scheduled_purge_and_maintenance_runs(env: SimpleNamespace) -> None:
     answer = call(env, "GET", "/api/admin/maintenance-runs", as_=admin)
     [item] = answer.json()["items"]
     assert answer.status == 200 and item["counts"]["users_purged"] == 1 and item["cron"] == "0 3 * * *"
-    assert item["worker"] == "users" and item["job"] == "purge-deleted-users" and item["errors"] == []
+    assert item["worker"] == "users" and item["job"] == "users-maintenance" and item["errors"] == []
     assert call(env, "GET", "/api/admin/maintenance-runs", as_=Identity(doomed.user_id, "user")).status == 403
 
 

@@ -10,8 +10,10 @@ from shared.adapters.crypto import PasswordHash, Pbkdf2Hasher
 from shared.identity import ADMIN, USER, Identity
 from tests.unit.memory_kv import MemoryKv
 from tests.unit.sqlite_db import SqliteDatabase
-from users.maintenance import Maintenance
-from shared.maintenance_runs import MaintenanceRunRepository
+from shared.logging import Logger
+from shared.maintenance import Maintenance
+from shared.maintenance_runs import MaintenanceRunRecord, MaintenanceRunRepository
+from users.app import MAINTENANCE_JOB, WORKER
 from users.repository import UserRepository
 from users.service import UsersService, UsersSettings
 
@@ -84,7 +86,11 @@ class World:
     def __post_init__(self) -> None:
         self.repo = UserRepository(self.db)
         self.service = UsersService(self.repo, self.kv, self.events, self.settings, self.hasher, self.clock)
-        self.maintenance = Maintenance(MaintenanceRunRepository(self.db), "users", self.clock)
+        self.maintenance = Maintenance(MaintenanceRunRepository(self.db), WORKER, self.clock)
+
+    async def maintain(self, cron: str) -> MaintenanceRunRecord:
+        """One scheduled run, as `users.app.run_scheduled` does it."""
+        return await self.maintenance.run(MAINTENANCE_JOB, cron, self.service.maintenance_tasks(), Logger(worker=WORKER))
 
     async def register(self, email: str, name: str = "Someone", password: str = PASSWORD) -> Identity:
         user = await self.service.register(email, password, name)
