@@ -24,7 +24,7 @@ def load(module_name: str) -> str:
     try:
         _main = __import__(module_name)
         _main.Default  # noqa: B018 - the entrypoint class must exist
-    except BaseException:
+    except BaseException:  # noqa: BLE001 - any import failure (SystemExit too) is reported, not raised
         return traceback.format_exc()
     return ""
 

@@ -48,7 +48,9 @@ PRIVATE_ROUTES = frozenset(route.path for route in ROUTES if route.access != PUB
 def build_app(env: Any) -> WorkerApp[GatewayContext]:
     """ConfigError (answered as a stamped 500) when JWT_SECRET is missing or short."""
     secret = env_secret(env, "JWT_SECRET", MIN_SECRET_CHARS)
-    policy = TokenPolicy(secret.encode(), env_str(env, "JWT_ISSUER", "edge-api"), env_str(env, "JWT_AUDIENCE", "edge-api-clients"))
+    policy = TokenPolicy(
+        secret.encode(), env_str(env, "JWT_ISSUER", "edge-api"), env_str(env, "JWT_AUDIENCE", "edge-api-clients")
+    )
     auth = Authenticator(policy, env_int(env, "JWT_TTL_SECONDS", 3600))
     timeout = env_int(env, "SERVICE_TIMEOUT_MS", 10_000) / 1000
     services = {name: ServiceClient(name, getattr(env, name.upper()), timeout) for name in SERVICES}

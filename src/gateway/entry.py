@@ -1,5 +1,7 @@
 """Gateway worker entry: the runtime's request in, the gateway app's answer out."""
 
+from typing import Any
+
 from workers import WorkerEntrypoint
 
 from gateway.app import WORKER, build_app
@@ -7,5 +9,5 @@ from shared.platform import serve
 
 
 class Default(WorkerEntrypoint):
-    async def fetch(self, request):
+    async def fetch(self, request: Any) -> Any:
         return await serve(request, WORKER, lambda: build_app(self.env))

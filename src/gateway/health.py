@@ -3,9 +3,9 @@
 import asyncio
 import sys
 
-from shared.adapters.services import ServiceClient, ServiceError
 from contracts.internal import HEALTH_PATH
 from gateway.context import GatewayContext
+from shared.adapters.services import ServiceClient, ServiceError
 from shared.http import HttpRequest, HttpResponse, json_response
 
 

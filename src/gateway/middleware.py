@@ -7,6 +7,7 @@ routes, the per-client rate limit, the body size limit, and authentication.
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from gateway.auth import PUBLIC, Authenticator
 from gateway.cors import CorsPolicy
@@ -19,7 +20,7 @@ from shared.http import HttpRequest, HttpResponse, Router
 @dataclass(frozen=True)
 class Cors:
     policy: CorsPolicy
-    router: Router[object]
+    router: Router[Any]
 
     async def __call__(self, request: HttpRequest, call_next: CallNext) -> HttpResponse:
         allowed = allowed_methods(self.router, request.path)

@@ -50,7 +50,9 @@ _STANDARD_ERRORS = {
 
 def _schemas() -> dict[str, Any]:
     models = {model for route in ROUTES for model in (route.body, route.response) if model is not None}
-    _, top = models_json_schema([(m, "validation" if _is_input(m) else "serialization") for m in models], ref_template=REF_TEMPLATE)
+    _, top = models_json_schema(
+        [(m, "validation" if _is_input(m) else "serialization") for m in models], ref_template=REF_TEMPLATE
+    )
     schemas = dict(top.get("$defs", {}))
     schemas["Problem"] = PROBLEM_SCHEMA
     return schemas
@@ -70,8 +72,14 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
         for name, prop in schema.get("properties", {}).items():
             params.append({"name": name, "in": "query", "required": name in schema.get("required", []), "schema": prop})
     if route.method == "POST" and route.path == "/api/orders":
-        params.append({"name": "Idempotency-Key", "in": "header", "required": False,
-                       "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
+        params.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            }
+        )
     return params
 
 
@@ -95,8 +103,16 @@ def _operation(route: Route) -> dict[str, Any]:
         codes |= {502, 503, 504}
     for code in sorted(codes):
         description = _STANDARD_ERRORS.get(code, "See detail")
-        responses[str(code)] = {"description": description, "content": {"application/problem+json": {"schema": _ref_name("Problem")}}}
-    operation: dict[str, Any] = {"summary": route.summary, "tags": [route.tag], "parameters": _parameters(route), "responses": responses}
+        responses[str(code)] = {
+            "description": description,
+            "content": {"application/problem+json": {"schema": _ref_name("Problem")}},
+        }
+    operation: dict[str, Any] = {
+        "summary": route.summary,
+        "tags": [route.tag],
+        "parameters": _parameters(route),
+        "responses": responses,
+    }
     if route.body is not None:
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(route.body)}}}
     if route.access != PUBLIC:

@@ -7,7 +7,7 @@ gateway sets identity and request id from what it verified itself.
 
 from shared.adapters.services import ServiceClient, ServiceError
 from shared.errors import HttpProblem
-from shared.http import HttpRequest, HttpResponse
+from shared.http import Headers, HttpRequest, HttpResponse
 from shared.identity import Identity
 
 FORWARDED_REQUEST_HEADERS = ("content-type", "accept", "idempotency-key")
@@ -30,13 +30,15 @@ def public_path(request: HttpRequest) -> str:
 
 async def forward(client: ServiceClient, request: HttpRequest, identity: Identity | None) -> HttpResponse:
     try:
-        answer = await client.request(request.method, public_path(request), outbound_headers(request, identity), request.body)
+        answer = await client.request(
+            request.method, public_path(request), outbound_headers(request, identity), request.body
+        )
     except ServiceError as error:
         raise as_problem(error) from error
     headers = {name: answer.headers[name] for name in RETURNED_RESPONSE_HEADERS if name in answer.headers}
     if answer.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    return HttpResponse(answer.status, answer.body, headers)
+    return HttpResponse(answer.status, answer.body, Headers(headers))
 
 
 def as_problem(error: ServiceError) -> HttpProblem:

@@ -5,6 +5,7 @@ client; the binding's counters are per Cloudflare location and eventually
 consistent, which is what its docs promise and what a gateway guard needs.
 """
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from shared.adapters.jsvalues import to_python
@@ -23,5 +24,5 @@ class WorkersRateLimiter:
         return bool(outcome["success"])
 
 
-def client_key(headers: dict[str, str]) -> str:
+def client_key(headers: Mapping[str, str]) -> str:
     return "ip:" + (headers.get("cf-connecting-ip") or "unknown")

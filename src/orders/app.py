@@ -65,7 +65,9 @@ def build_app(env: Any, db: Database | None = None) -> WorkerApp[OrdersContext]:
     return WorkerApp(WORKER, build_router(health_handler(WORKER, db)), build_context(env, db))
 
 
-async def consume_batch(env: Any, queue: str, messages: list[QueueMessage], db: Database | None = None) -> list[Decision]:
+async def consume_batch(
+    env: Any, queue: str, messages: list[QueueMessage], db: Database | None = None
+) -> list[Decision]:
     ctx = build_context(env, db or D1(env.DB))
     return await consume(queue, messages, ctx.events, ctx.dead_letters, Logger(worker=WORKER).bind(queue=queue))
 

@@ -8,8 +8,8 @@ consumers keep per event id.
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from orders.messages import SOURCE_QUEUES, UNKNOWN_QUEUE, Decision, QueueMessage, ack, event_id_of, retry_later
 from contracts.orders import DeadLetter, DeadLetterPage, ReplayAccepted
+from orders.messages import SOURCE_QUEUES, UNKNOWN_QUEUE, Decision, QueueMessage, ack, event_id_of, retry_later
 from orders.repository import DeadLetterRepository, DeliveryFailureRepository
 from shared import clock
 from shared.adapters.queue import EventPublisher
@@ -53,7 +53,7 @@ class DeadLetterService:
                 time=clock.iso(self._now()),
             )
             recorded = await self.letters.record(letter)
-        except Exception as error:  # noqa: BLE001 - not recorded yet: let the queue redeliver it
+        except Exception as error:
             log.exception("could not record dead letter", error)
             return retry_later(message)
         log.warning("dead letter recorded" if recorded else "dead letter already recorded", source_queue=letter.queue)

@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from orders.dead_letters import DeadLetterService
 from contracts.events import ORDER_CREATED, USER_DELETED
+from orders.dead_letters import DeadLetterService
 from orders.messages import DEAD_LETTER_QUEUE, Decision, QueueMessage, ack, retry_later
 from orders.repository import DeliveryFailureRepository, OrderRepository
 from shared import clock
@@ -74,14 +74,14 @@ class EventConsumer:
             log.exception("event failed; will retry", error, retry_in_seconds=decision.retry_delay_seconds)
         try:
             await self.failures.record(message.event_id, queue, describe(error), clock.iso(self._now()))
-        except Exception as record_error:  # noqa: BLE001 - the retry matters more than the note
+        except Exception as record_error:
             log.exception("could not record the delivery failure", record_error)
         return decision
 
     async def _forget_failures(self, message: QueueMessage, log: Logger) -> None:
         try:
             await self.failures.clear(message.event_id)
-        except Exception as error:  # noqa: BLE001 - a stale note must not undo a success
+        except Exception as error:
             log.exception("could not clear the delivery failure", error)
 
     async def _order_created(self, event: dict[str, Any], log: Logger) -> None:

@@ -64,7 +64,7 @@ def retry_later(message: QueueMessage) -> Decision:
 
 
 def retry_delay(attempts: int) -> int:
-    return min(2 ** max(attempts, 1), MAX_RETRY_DELAY_SECONDS)
+    return min(int(2 ** max(attempts, 1)), MAX_RETRY_DELAY_SECONDS)
 
 
 def message_from_runtime(message: Any) -> QueueMessage:

@@ -13,7 +13,6 @@ from typing import Any
 from contracts.orders import DeadLetter, Order, OrderItem
 from shared.adapters.d1 import Database, Row, Statement
 
-
 _ORDER_COLUMNS = "id, user_id, status, items, total_cents, currency, created_at, updated_at"
 
 
@@ -100,7 +99,8 @@ class OrderRepository:
     async def cancel(self, order_id: str, now: str) -> bool:
         """pending|confirmed -> cancelled; False when the order was in another state."""
         changed = await self.db.run(
-            "UPDATE orders SET status = 'cancelled', updated_at = ? WHERE id = ? AND status IN ('pending', 'confirmed')",
+            "UPDATE orders SET status = 'cancelled', updated_at = ? "
+            "WHERE id = ? AND status IN ('pending', 'confirmed')",
             now,
             order_id,
         )

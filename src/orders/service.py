@@ -156,7 +156,7 @@ class OrdersService:
         """A failure is logged, not raised: the order exists and the sweeper re-publishes it."""
         try:
             await publish_order_created(self.orders, self.publisher, source, clock.iso(self._now()))
-        except Exception as error:  # noqa: BLE001 - see the module docstring
+        except Exception as error:
             log.exception(
                 "order.created not published; maintenance will re-publish it", error, order_id=source.order_id
             )
@@ -164,7 +164,7 @@ class OrdersService:
     async def _release(self, user_id: str, key: str, log: Logger) -> None:
         try:
             await self.keys.release(user_id, key)
-        except Exception as error:  # noqa: BLE001 - the create's own error is the one to raise
+        except Exception as error:
             log.exception("could not release idempotency key", error, user_id=user_id)
 
     @staticmethod

@@ -87,7 +87,7 @@ class HttpRequest:
 
     method: str
     url: str
-    headers: Headers | Mapping[str, str]
+    headers: Headers
     body: bytes = b""
     request_id: str = ""
     user_id: str | None = None
@@ -97,7 +97,7 @@ class HttpRequest:
     log: Logger = field(default_factory=Logger)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.headers, Headers):
+        if not isinstance(self.headers, Headers):  # a plain mapping (tests, adapters) becomes Headers
             self.headers = Headers(self.headers)
 
     @property
@@ -116,10 +116,10 @@ class HttpRequest:
 class HttpResponse:
     status: int = 200
     body: bytes = b""
-    headers: Headers | Mapping[str, str] = field(default_factory=Headers)
+    headers: Headers = field(default_factory=Headers)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.headers, Headers):
+        if not isinstance(self.headers, Headers):  # a plain mapping (tests, adapters) becomes Headers
             self.headers = Headers(self.headers)
 
     def json(self) -> Any:
@@ -141,11 +141,11 @@ def request_id_from(headers: Mapping[str, str]) -> str:
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
     body = json.dumps(data, separators=(",", ":")).encode()
-    return HttpResponse(status, body, {"Content-Type": JSON_TYPE, **(headers or {})})
+    return HttpResponse(status, body, Headers({"Content-Type": JSON_TYPE, **(headers or {})}))
 
 
 def empty_response(status: int = 204, headers: dict[str, str] | None = None) -> HttpResponse:
-    return HttpResponse(status, b"", dict(headers or {}))
+    return HttpResponse(status, b"", Headers(headers or {}))
 
 
 def problem(
@@ -169,13 +169,15 @@ def problem(
     if errors is not None:
         doc["errors"] = errors
     body = json.dumps(doc, separators=(",", ":")).encode()
-    return HttpResponse(status, body, {"Content-Type": PROBLEM_TYPE, **(headers or {})})
+    return HttpResponse(status, body, Headers({"Content-Type": PROBLEM_TYPE, **(headers or {})}))
 
 
 def problem_for(error: Exception, request: HttpRequest) -> HttpResponse | None:
     """The problem response for a known refusal; None for a bug (a 500 to log)."""
     if isinstance(error, HttpProblem):
-        return problem(error.status, error.detail, request, title=error.title, errors=error.errors, headers=error.headers)
+        return problem(
+            error.status, error.detail, request, title=error.title, errors=error.errors, headers=error.headers
+        )
     for kind, status in _DOMAIN_STATUS.items():
         if isinstance(error, kind):
             extra = {"WWW-Authenticate": "Bearer"} if status == 401 else None

@@ -42,7 +42,7 @@ class Maintenance:
         for name, task in tasks.items():
             try:
                 await task(started, counts)
-            except Exception as error:  # noqa: BLE001 - one task's failure must not stop the others
+            except Exception as error:
                 errors.append(f"{name}: {describe(error)}")
                 log.exception("maintenance task failed", error, task=name)
         run = MaintenanceRunRecord(

@@ -29,7 +29,9 @@ def settings_from(env: Any) -> UsersSettings:
 
 
 def build_context(env: Any, db: Database) -> UsersContext:
-    users = UsersService(UserRepository(db), WorkersKv(env.PROFILE_CACHE), QueuePublisher(env.EVENTS), settings_from(env))
+    users = UsersService(
+        UserRepository(db), WorkersKv(env.PROFILE_CACHE), QueuePublisher(env.EVENTS), settings_from(env)
+    )
     return UsersContext(users, Maintenance(MaintenanceRunRepository(db), WORKER))
 
 

@@ -1,5 +1,7 @@
 """Users worker entry: the runtime's events in, the users app's answers out."""
 
+from typing import Any
+
 from workers import WorkerEntrypoint
 
 from shared.platform import serve
@@ -7,9 +9,9 @@ from users.app import WORKER, build_app, run_scheduled
 
 
 class Default(WorkerEntrypoint):
-    async def fetch(self, request):
+    async def fetch(self, request: Any) -> Any:
         return await serve(request, WORKER, lambda: build_app(self.env))
 
-    async def scheduled(self, controller):
+    async def scheduled(self, controller: Any) -> None:
         """Cron trigger (or the local scheduled door): `controller.cron` names the schedule."""
         await run_scheduled(self.env, str(controller.cron))

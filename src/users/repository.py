@@ -111,4 +111,3 @@ class UserRepository:
         sql = "DELETE FROM users WHERE id = ? AND deleted_at IS NOT NULL AND deleted_at < ?"
         changes = await self.db.batch([(sql, (user_id, cutoff)) for user_id in user_ids])
         return sum(changes)
-

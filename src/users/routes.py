@@ -5,13 +5,12 @@ identity headers), plus /internal/* paths only the gateway uses.
 """
 
 from contracts.internal import HEALTH_PATH, LOGIN_PATH
+from contracts.users import ListUsersQuery, LoginRequest, RegisterRequest, UpdateUserRequest
 from shared.http import Handler, HttpRequest, HttpResponse, Router, empty_response, json_response
 from shared.identity import caller_of
 from shared.routes import maintenance_runs
 from shared.validation import parse_body, parse_query
 from users.context import UsersContext
-from contracts.users import ListUsersQuery, LoginRequest, RegisterRequest, UpdateUserRequest
-
 
 
 async def register(request: HttpRequest, ctx: UsersContext) -> HttpResponse:

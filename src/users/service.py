@@ -17,9 +17,9 @@ from shared import clock
 from shared.adapters.crypto import PasswordHash, Pbkdf2Hasher
 from shared.adapters.kv import KvCache
 from shared.adapters.queue import EventPublisher
+from shared.cursor import decode_cursor, page_of
 from shared.errors import Conflict, NotFound, Unauthenticated, Unprocessable
 from shared.identity import ADMIN, USER, Identity, require_admin
-from shared.cursor import decode_cursor, page_of
 from shared.maintenance import Counts, Task
 from users.domain import UserRecord
 from users.repository import UserRepository

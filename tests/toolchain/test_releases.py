@@ -20,7 +20,9 @@ OLD_DATE = "2024-04-01"  # before every release's date: only flags select
 
 
 def releases() -> list[dict]:
-    done = subprocess.run([str(NODE), "scripts/runtime/releases.mjs", "--json"], cwd=ROOT, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [str(NODE), "scripts/runtime/releases.mjs", "--json"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     return json.loads(done.stdout)
 
 
@@ -45,7 +47,10 @@ def asked_release(tmp_path: Path, date: str, flags: list[str]) -> str | None:
         "    async def fetch(self, request):\n        return Response('ok')\n",
         encoding="utf-8",
     )
-    config = f'name = "probe"\nmain = "src/entry.py"\ncompatibility_date = "{date}"\ncompatibility_flags = {json.dumps(flags)}\n'
+    config = (
+        f'name = "probe"\nmain = "src/entry.py"\n'
+        f'compatibility_date = "{date}"\ncompatibility_flags = {json.dumps(flags)}\n'
+    )
     (project / "wrangler.toml").write_text(config, encoding="utf-8")
     done = wrangler(["dev", "--port", "0", "--inspector-port", "0"], tmp_path / "home", cwd=project)
     found = BUNDLE.search(plain(done.stdout + done.stderr))
@@ -62,7 +67,14 @@ def test_workerd_picks_the_release_the_table_says(tmp_path: Path, date: str, fla
 
 def pywrangler(code: str) -> str:
     python = ROOT / ".venv" / "bin" / "python"
-    done = subprocess.run([str(python), "-c", code], cwd=ROOT, env=wrangler_env(ROOT / ".cache"), capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [str(python), "-c", code],
+        cwd=ROOT,
+        env=wrangler_env(ROOT / ".cache"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout.strip()
 
@@ -71,7 +83,8 @@ def test_pywrangler_selects_python_as_the_table_does():
     table = json.loads(
         pywrangler(
             "import json; from pywrangler.metadata import PYTHON_COMPAT_VERSIONS as v;"
-            "print(json.dumps({x.version: [x.compat_flag, x.compat_date and x.compat_date.date().isoformat()] for x in v}))"
+            "print(json.dumps({x.version: [x.compat_flag, x.compat_date and x.compat_date.date().isoformat()]"
+            " for x in v}))"
         )
     )
     for release in releases():

@@ -24,7 +24,9 @@ def project(tmp_path: Path) -> Path:
 def start(project: Path) -> subprocess.CompletedProcess[str]:
     command = [str(NODE), "scripts/runtime/main.mjs", "--port", "0", "--persist-to", str(project / "state")]
     command += ["--wheels", str(ROOT / ".cache" / "pyodide-wheels")]
-    return subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=EXIT_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        command, cwd=project, capture_output=True, text=True, timeout=EXIT_TIMEOUT_S, stdin=subprocess.DEVNULL
+    )
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -34,7 +36,11 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def test_a_release_the_runtime_cannot_run_is_refused_with_what_to_change(project: Path):
-    edit(project / "services/users/wrangler.toml", 'compatibility_date = "2026-09-08"', 'compatibility_date = "2025-10-01"')
+    edit(
+        project / "services/users/wrangler.toml",
+        'compatibility_date = "2026-09-08"',
+        'compatibility_date = "2025-10-01"',
+    )
     done = start(project)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "worker edge-users" in done.stderr
@@ -45,8 +51,16 @@ def test_a_release_the_runtime_cannot_run_is_refused_with_what_to_change(project
 
 def test_the_314_flag_selects_314_before_its_date(project: Path):
     """workerd's rule, both ways: an older date plus python_workers_314 still runs 314."""
-    edit(project / "services/users/wrangler.toml", 'compatibility_date = "2026-09-08"', 'compatibility_date = "2025-10-01"')
-    edit(project / "services/users/wrangler.toml", 'compatibility_flags = ["python_workers"]', 'compatibility_flags = ["python_workers", "python_workers_314"]')
+    edit(
+        project / "services/users/wrangler.toml",
+        'compatibility_date = "2026-09-08"',
+        'compatibility_date = "2025-10-01"',
+    )
+    edit(
+        project / "services/users/wrangler.toml",
+        'compatibility_flags = ["python_workers"]',
+        'compatibility_flags = ["python_workers", "python_workers_314"]',
+    )
     edit(project / "src/users/entry.py", "\nclass Default", "\nimport no_such_module_yet  # noqa\n\nclass Default")
     done = start(project)  # it gets past the release check, and then fails to import, by name
     assert done.returncode == 1, done.stdout + done.stderr
@@ -56,7 +70,9 @@ def test_the_314_flag_selects_314_before_its_date(project: Path):
 
 
 def test_a_worker_that_fails_to_import_is_named_with_its_traceback(project: Path):
-    edit(project / "src/orders/entry.py", "\nclass Default", "\nraise RuntimeError('broken on purpose')\n\nclass Default")
+    edit(
+        project / "src/orders/entry.py", "\nclass Default", "\nraise RuntimeError('broken on purpose')\n\nclass Default"
+    )
     done = start(project)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "worker edge-orders failed to import" in done.stderr

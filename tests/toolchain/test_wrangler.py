@@ -101,7 +101,9 @@ def test_packages_pywrangler_vendors_ship_with_every_worker(path: str, tmp_path:
     vendored = project / "python_modules" / "vendored_probe"
     vendored.mkdir(parents=True)
     (vendored / "__init__.py").write_text("VENDORED = True\n", encoding="utf-8")
-    done = wrangler(["deploy", "--dry-run", "--outdir", str(tmp_path / "out"), "-c", path], tmp_path / "home", cwd=project)
+    done = wrangler(
+        ["deploy", "--dry-run", "--outdir", str(tmp_path / "out"), "-c", path], tmp_path / "home", cwd=project
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "out" / "python_modules" / "vendored_probe" / "__init__.py").is_file()
 

@@ -17,7 +17,9 @@ PINS = json.loads((ROOT / "package.json").read_text(encoding="utf-8"))["devDepen
 
 # `wrangler dev` offline dies fetching the Pyodide bundle of the release it picked, e.g.
 # https://pyodide-capnp-bin.edgeworker.net/pyodide_314.0.6_2026-08-17_11.capnp.bin
-BUNDLE = re.compile(r"Request for Pyodide bundle failed; url = \S*/pyodide_(?P<release>[0-9][0-9a-z.]*)_[0-9-]+_[0-9]+\.capnp\.bin")
+BUNDLE = re.compile(
+    r"Request for Pyodide bundle failed; url = \S*/pyodide_(?P<release>[0-9][0-9a-z.]*)_[0-9-]+_[0-9]+\.capnp\.bin"
+)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 DEV_TIMEOUT_S = 120
 

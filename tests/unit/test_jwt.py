@@ -12,7 +12,15 @@ NOW = 1_800_000_000
 
 
 def claims(**overrides):
-    base = {"sub": "usr_1", "role": "user", "iat": NOW, "nbf": NOW, "exp": NOW + 600, "iss": "edge-api", "aud": "edge-api-clients"}
+    base = {
+        "sub": "usr_1",
+        "role": "user",
+        "iat": NOW,
+        "nbf": NOW,
+        "exp": NOW + 600,
+        "iss": "edge-api",
+        "aud": "edge-api-clients",
+    }
     return {**base, **overrides}
 
 

@@ -4,9 +4,9 @@ import pytest
 from pydantic import ValidationError
 
 from contracts.currencies import ACTIVE_CURRENCIES
-from shared.cursor import BadCursor, decode_cursor, encode_cursor
 from contracts.orders import CreateOrderRequest, ListOrdersQuery, OrderItem
 from orders.service import order_total
+from shared.cursor import BadCursor, decode_cursor, encode_cursor
 from tests.unit.test_orders_support import order_body
 
 ITEM = {"sku": "SKU-1", "quantity": 1, "unit_price_cents": 100}

@@ -3,9 +3,9 @@
 import json
 from types import SimpleNamespace
 
+from contracts.orders import CreateOrderRequest
 from orders.app import build_app, consume_batch, run_scheduled
 from orders.messages import DEAD_LETTER_QUEUE, ORDER_EVENTS_QUEUE, QueueMessage
-from contracts.orders import CreateOrderRequest
 from orders.service import request_fingerprint
 from shared.http import HttpRequest
 from tests.unit.sqlite_db import SqliteDatabase

@@ -35,7 +35,9 @@ def test_purge_hard_deletes_only_users_deleted_long_enough_ago() -> None:
         ids = {row["id"] for row in await world.db.all("SELECT id FROM users")}
         assert ids == {recent.user_id, live.user_id}
         assert record.counts == {"users_purged": 2, "cache_entries_deleted": 2}
-        assert record.errors == [] and record.job == MAINTENANCE_JOB and record.cron == CRON and record.worker == "users"
+        assert (
+            record.errors == [] and record.job == MAINTENANCE_JOB and record.cron == CRON and record.worker == "users"
+        )
         assert record.started_at <= record.finished_at
         assert cache_key(old[0].user_id) not in world.kv.entries
         assert set(world.kv.deleted) >= {cache_key(u.user_id) for u in old}

@@ -5,9 +5,9 @@ import uuid
 
 import pytest
 
+from shared.cursor import decode_cursor, encode_cursor
 from shared.errors import Conflict, Forbidden, NotFound, Unauthenticated, Unprocessable
 from tests.unit.users_support import PASSWORD, World, as_admin, as_user, run
-from shared.cursor import decode_cursor, encode_cursor
 from users.service import BAD_CREDENTIALS, UsersSettings, cache_key
 
 # -- registration -----------------------------------------------------------------

@@ -8,11 +8,11 @@ from typing import Any, TypeVar
 
 from shared.adapters.crypto import PasswordHash, Pbkdf2Hasher
 from shared.identity import ADMIN, USER, Identity
-from tests.unit.memory_kv import MemoryKv
-from tests.unit.sqlite_db import SqliteDatabase
 from shared.logging import Logger
 from shared.maintenance import Maintenance
 from shared.maintenance_runs import MaintenanceRunRecord, MaintenanceRunRepository
+from tests.unit.memory_kv import MemoryKv
+from tests.unit.sqlite_db import SqliteDatabase
 from users.app import MAINTENANCE_JOB, WORKER
 from users.repository import UserRepository
 from users.service import UsersService, UsersSettings
@@ -90,7 +90,9 @@ class World:
 
     async def maintain(self, cron: str) -> MaintenanceRunRecord:
         """One scheduled run, as `users.app.run_scheduled` does it."""
-        return await self.maintenance.run(MAINTENANCE_JOB, cron, self.service.maintenance_tasks(), Logger(worker=WORKER))
+        return await self.maintenance.run(
+            MAINTENANCE_JOB, cron, self.service.maintenance_tasks(), Logger(worker=WORKER)
+        )
 
     async def register(self, email: str, name: str = "Someone", password: str = PASSWORD) -> Identity:
         user = await self.service.register(email, password, name)

@@ -9,8 +9,7 @@ import asyncio
 from typing import Any
 
 from contracts.internal import INTERNAL_ORIGIN
-from shared.http import HttpResponse
-
+from shared.http import Headers, HttpResponse
 
 
 class ServiceError(Exception):
@@ -35,7 +34,7 @@ class ServiceClient:
             raise ServiceError(self.name, 504, f"{self.name} did not answer in time") from None
         except ServiceError:
             raise
-        except Exception as error:  # noqa: BLE001 - any transport failure means unreachable
+        except Exception as error:
             raise ServiceError(self.name, 503, f"{self.name} is unavailable") from error
         if response.status >= 500:
             raise ServiceError(self.name, 503 if response.status == 503 else 502, f"{self.name} failed")
@@ -47,4 +46,4 @@ class ServiceClient:
             options["body"] = body
         response = await self._binding.fetch(INTERNAL_ORIGIN + path, **options)
         payload = await response.bytes()
-        return HttpResponse(response.status, payload, {k.lower(): v for k, v in response.headers.items()})
+        return HttpResponse(response.status, payload, Headers(response.headers.items()))
