@@ -8,7 +8,7 @@ consumers keep per event id.
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from contracts.orders import DeadLetter, DeadLetterPage, ReplayAccepted
+from orders.domain import DeadLetterRecord
 from orders.messages import SOURCE_QUEUES, UNKNOWN_QUEUE, Decision, QueueMessage, ack, event_id_of, retry_later
 from orders.repository import DeadLetterRepository, DeliveryFailureRepository
 from shared import clock
@@ -44,7 +44,7 @@ class DeadLetterService:
         )
         try:
             failure = await self.failures.get(message.event_id)
-            letter = DeadLetter(
+            letter = DeadLetterRecord(
                 id=message.id,
                 queue=SOURCE_QUEUES.get(message.event_type or "", UNKNOWN_QUEUE),
                 body=message.body,
@@ -59,12 +59,12 @@ class DeadLetterService:
         log.warning("dead letter recorded" if recorded else "dead letter already recorded", source_queue=letter.queue)
         return ack(message)
 
-    async def waiting(self, caller: Identity) -> DeadLetterPage:
+    async def waiting(self, caller: Identity) -> list[DeadLetterRecord]:
         """Dead letters not yet replayed, newest first."""
         require_admin(caller, "list dead letters")
-        return DeadLetterPage(items=await self.letters.waiting(LIST_LIMIT))
+        return await self.letters.waiting(LIST_LIMIT)
 
-    async def replay(self, caller: Identity, letter_id: str, log: Logger) -> ReplayAccepted:
+    async def replay(self, caller: Identity, letter_id: str, log: Logger) -> None:
         """Send the stored body back to its source queue, once, and take it off the list."""
         require_admin(caller, "replay dead letters")
         letter = await self.letters.get(letter_id)
@@ -82,4 +82,3 @@ class DeadLetterService:
             await self.letters.unclaim_replay(letter_id)
             raise
         log.info("dead letter replayed", letter_id=letter_id, source_queue=letter.queue)
-        return ReplayAccepted(id=letter_id)

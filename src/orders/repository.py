@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.orders import DeadLetter, Order, OrderItem
+from orders.domain import DeadLetterRecord, LineItem, OrderRecord
 from shared.adapters.d1 import Database, Row, Statement
 
 _ORDER_COLUMNS = "id, user_id, status, items, total_cents, currency, created_at, updated_at"
@@ -20,12 +20,12 @@ def _json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def _order(row: Row) -> Order:
-    return Order(
+def _order(row: Row) -> OrderRecord:
+    return OrderRecord(
         id=row["id"],
         user_id=row["user_id"],
         status=row["status"],
-        items=[OrderItem.model_validate(item) for item in json.loads(row["items"])],
+        items=tuple(LineItem(**item) for item in json.loads(row["items"])),
         total_cents=row["total_cents"],
         currency=row["currency"],
         created_at=row["created_at"],
@@ -55,8 +55,8 @@ class OrderRepository:
         self.db = db
 
     @staticmethod
-    def insert_statement(order: Order, *, event_id: str, request_id: str | None) -> Statement:
-        items = _json([item.model_dump() for item in order.items])
+    def insert_statement(order: OrderRecord, *, event_id: str, request_id: str | None) -> Statement:
+        items = _json(order.public()["items"])
         return (
             f"INSERT INTO orders ({_ORDER_COLUMNS}, request_id, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -73,13 +73,13 @@ class OrderRepository:
             ),
         )
 
-    async def get(self, order_id: str) -> Order | None:
+    async def get(self, order_id: str) -> OrderRecord | None:
         row = await self.db.first(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = ?", order_id)
         return _order(row) if row else None
 
     async def page(
         self, *, user_id: str | None, status: str | None, after: tuple[str, str] | None, limit: int
-    ) -> list[Order]:
+    ) -> list[OrderRecord]:
         """Newest first by (created_at, id); `after` is the last key of the previous page."""
         where: list[str] = []
         params: list[Any] = []
@@ -253,7 +253,7 @@ class DeadLetterRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def record(self, letter: DeadLetter) -> bool:
+    async def record(self, letter: DeadLetterRecord) -> bool:
         """Store a dead letter once; False when this message id was already recorded."""
         changed = await self.db.run(
             "INSERT INTO dead_letters (id, queue, body, attempts, last_error, time) VALUES (?, ?, ?, ?, ?, ?) "
@@ -267,7 +267,7 @@ class DeadLetterRepository:
         )
         return changed == 1
 
-    async def waiting(self, limit: int) -> list[DeadLetter]:
+    async def waiting(self, limit: int) -> list[DeadLetterRecord]:
         """Not yet replayed, newest first."""
         rows = await self.db.all(
             "SELECT id, queue, body, attempts, last_error, time FROM dead_letters WHERE replayed_at IS NULL "
@@ -276,7 +276,7 @@ class DeadLetterRepository:
         )
         return [self._letter(row) for row in rows]
 
-    async def get(self, letter_id: str) -> DeadLetter | None:
+    async def get(self, letter_id: str) -> DeadLetterRecord | None:
         row = await self.db.first(
             "SELECT id, queue, body, attempts, last_error, time FROM dead_letters WHERE id = ? AND replayed_at IS NULL",
             letter_id,
@@ -294,8 +294,8 @@ class DeadLetterRepository:
         await self.db.run("UPDATE dead_letters SET replayed_at = NULL WHERE id = ?", letter_id)
 
     @staticmethod
-    def _letter(row: Row) -> DeadLetter:
-        return DeadLetter(
+    def _letter(row: Row) -> DeadLetterRecord:
+        return DeadLetterRecord(
             id=row["id"],
             queue=row["queue"],
             body=json.loads(row["body"]),

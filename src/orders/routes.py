@@ -43,28 +43,29 @@ async def create_order(request: HttpRequest, ctx: OrdersContext) -> HttpResponse
 
 async def list_orders(request: HttpRequest, ctx: OrdersContext) -> HttpResponse:
     caller = caller_of(request)
-    page = await ctx.orders.list_page(caller, parse_query(request, ListOrdersQuery))
-    return json_response(page.model_dump(mode="json"))
+    orders, next_cursor = await ctx.orders.list_orders(caller, parse_query(request, ListOrdersQuery))
+    return json_response({"items": [order.public() for order in orders], "next_cursor": next_cursor})
 
 
 async def get_order(request: HttpRequest, ctx: OrdersContext) -> HttpResponse:
     order = await ctx.orders.get(caller_of(request), request.path_params["order_id"])
-    return json_response(order.model_dump(mode="json"))
+    return json_response(order.public())
 
 
 async def cancel_order(request: HttpRequest, ctx: OrdersContext) -> HttpResponse:
     order = await ctx.orders.cancel(caller_of(request), request.path_params["order_id"])
-    return json_response(order.model_dump(mode="json"))
+    return json_response(order.public())
 
 
 async def list_dead_letters(request: HttpRequest, ctx: OrdersContext) -> HttpResponse:
-    page = await ctx.dead_letters.waiting(caller_of(request))
-    return json_response(page.model_dump(mode="json"))
+    letters = await ctx.dead_letters.waiting(caller_of(request))
+    return json_response({"items": [letter.public() for letter in letters]})
 
 
 async def replay_dead_letter(request: HttpRequest, ctx: OrdersContext) -> HttpResponse:
-    accepted = await ctx.dead_letters.replay(caller_of(request), request.path_params["letter_id"], request.log)
-    return json_response(accepted.model_dump(mode="json"), 202)
+    letter_id = request.path_params["letter_id"]
+    await ctx.dead_letters.replay(caller_of(request), letter_id, request.log)
+    return json_response({"id": letter_id, "status": "replayed"}, 202)
 
 
 def build_router(health: Handler[object]) -> Router[OrdersContext]:

@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from contracts.events import ORDER_CREATED
-from contracts.orders import CreateOrderRequest, ListOrdersQuery, Order, OrderPage
+from contracts.orders import CreateOrderRequest, ListOrdersQuery
+from orders.domain import LineItem, OrderRecord
 from orders.repository import IdempotencyRecord, IdempotencyRepository, OrderEventSource, OrderRepository
 from shared import clock
 from shared.adapters.d1 import Database
@@ -132,18 +133,18 @@ class OrdersService:
         idempotency_key: str | None = None,
     ) -> CreateOutcome:
         created_at = clock.iso(self._now())
-        order = Order(
+        order = OrderRecord(
             id=clock.new_id("ord"),
             user_id=caller.user_id,
             status="pending",
-            items=request.items,
+            items=tuple(LineItem(item.sku, item.quantity, item.unit_price_cents) for item in request.items),
             total_cents=order_total(request),
             currency=request.currency,
             created_at=created_at,
             updated_at=created_at,
         )
         source = OrderEventSource(order.id, order.user_id, clock.new_id("evt"), request_id, created_at)
-        body = order.model_dump(mode="json")
+        body = order.public()
         statements = [self.orders.insert_statement(order, event_id=source.event_id, request_id=request_id)]
         if idempotency_key is not None:
             statements.append(self.keys.complete_statement(caller.user_id, idempotency_key, CREATED_STATUS, body))
@@ -177,15 +178,15 @@ class OrdersService:
             raise Conflict("A request with this Idempotency-Key is still in progress; retry shortly")
         return CreateOutcome(record.response_status, json.loads(record.response_body), replayed=True)
 
-    async def list_page(self, caller: Identity, query: ListOrdersQuery) -> OrderPage:
+    async def list_orders(self, caller: Identity, query: ListOrdersQuery) -> tuple[list[OrderRecord], str | None]:
+        """One page, newest first, and the cursor of the next page (None on the last)."""
         owner = self._owner_filter(caller, query.user_id)
         try:
             after = decode_cursor(query.cursor) if query.cursor else None
         except BadCursor:
             raise Unprocessable("The cursor is not valid") from None
         rows = await self.orders.page(user_id=owner, status=query.status, after=after, limit=query.limit + 1)
-        items, next_cursor = page_of(rows, query.limit)
-        return OrderPage(items=items, next_cursor=next_cursor)
+        return page_of(rows, query.limit)
 
     @staticmethod
     def _owner_filter(caller: Identity, requested: str | None) -> str | None:
@@ -196,13 +197,13 @@ class OrdersService:
             raise Forbidden("Only admins may list other users' orders")
         return caller.user_id
 
-    async def get(self, caller: Identity, order_id: str) -> Order:
+    async def get(self, caller: Identity, order_id: str) -> OrderRecord:
         order = await self.orders.get(order_id)
         if order is None or not caller.may_see(order.user_id):
             raise NotFound("No such order")
         return order
 
-    async def cancel(self, caller: Identity, order_id: str) -> Order:
+    async def cancel(self, caller: Identity, order_id: str) -> OrderRecord:
         await self.get(caller, order_id)
         if not await self.orders.cancel(order_id, clock.iso(self._now())):
             current = await self.get(caller, order_id)

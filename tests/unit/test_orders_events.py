@@ -213,7 +213,7 @@ def test_a_dead_letter_is_recorded_once_with_its_source_queue_and_last_error() -
         assert decisions == [Decision("dlq-1"), Decision("dlq-1")]
         await world.dead_letters.record(dlq, LOG)  # and redelivered later
 
-        [letter] = (await world.dead_letters.waiting(as_admin())).items
+        [letter] = await world.dead_letters.waiting(as_admin())
         assert letter.id == "dlq-1" and letter.queue == ORDER_EVENTS_QUEUE and letter.body == event
         assert letter.attempts == 4 and letter.last_error == "DeliveryFailed: webhook answered HTTP 500"
 
@@ -228,7 +228,7 @@ def test_dead_letters_without_a_noted_failure_and_of_unknown_type() -> None:
         world.clock.advance(seconds=1)
         await world.dead_letters.record(QueueMessage("d-odd", {"raw": "?"}, 1), LOG)
 
-        letters = (await world.dead_letters.waiting(as_admin())).items
+        letters = await world.dead_letters.waiting(as_admin())
         assert [(d.id, d.queue, d.attempts, d.last_error) for d in letters] == [
             ("d-odd", "unknown", 1, None),  # newest first
             ("d-user", USER_EVENTS_QUEUE, 2, None),
@@ -247,12 +247,11 @@ def test_replay_resends_to_the_source_queue_once_and_takes_it_off_the_list() -> 
         await world.dead_letters.record(QueueMessage("dlq-2", user_event, 1), LOG)
         sent_before = len(world.order_events.events)
 
-        accepted = await world.dead_letters.replay(as_admin(), "dlq-1", LOG)
+        await world.dead_letters.replay(as_admin(), "dlq-1", LOG)
         await world.dead_letters.replay(as_admin(), "dlq-2", LOG)
 
-        assert accepted.model_dump() == {"id": "dlq-1", "status": "replayed"}
         assert world.order_events.events[sent_before:] == [event] and world.user_events.events == [user_event]
-        assert (await world.dead_letters.waiting(as_admin())).items == []
+        assert (await world.dead_letters.waiting(as_admin())) == []
         assert await world.events.failures.get(event["id"]) is None  # the replay's failures count afresh
         with pytest.raises(NotFound):
             await world.dead_letters.replay(as_admin(), "dlq-1", LOG)
@@ -271,7 +270,7 @@ def test_a_replay_that_cannot_send_stays_on_the_list() -> None:
         world.order_events.fail = True
         with pytest.raises(RuntimeError):
             await world.dead_letters.replay(as_admin(), "dlq-1", LOG)
-        assert [d.id for d in (await world.dead_letters.waiting(as_admin())).items] == ["dlq-1"]
+        assert [d.id for d in (await world.dead_letters.waiting(as_admin()))] == ["dlq-1"]
 
     run(scenario())
 

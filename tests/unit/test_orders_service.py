@@ -34,7 +34,7 @@ def test_create_stores_a_pending_order_with_a_server_computed_total_and_publishe
         assert order["status"] == "pending" and order["total_cents"] == 399 and order["currency"] == "USD"
         assert order["user_id"] == ALICE.user_id and order["created_at"] == order["updated_at"]
         assert order["items"][0] == {"sku": "A-1", "quantity": 2, "unit_price_cents": 150}
-        assert (await world.orders.get(ALICE, order["id"])).model_dump(mode="json") == order
+        assert (await world.orders.get(ALICE, order["id"])).public() == order
 
         [event] = world.order_events.events
         assert event["type"] == "order.created" and event["order_id"] == order["id"]
@@ -203,7 +203,7 @@ def test_users_see_only_their_own_orders_newest_first() -> None:
     async def scenario() -> None:
         world = World()
         placed = await place_many(world)
-        page = await world.orders.list_page(ALICE, query())
+        page = await world.list_orders(ALICE, query())
         assert [o.id for o in page.items] == placed[ALICE.user_id][::-1]
         assert page.next_cursor is None
 
@@ -216,7 +216,7 @@ def test_cursor_pages_walk_every_order_once_in_order() -> None:
         placed = await place_many(world)
         seen, cursor = [], None
         while True:
-            page = await world.orders.list_page(ALICE, query(limit=2, **({"cursor": cursor} if cursor else {})))
+            page = await world.list_orders(ALICE, query(limit=2, **({"cursor": cursor} if cursor else {})))
             seen += [o.id for o in page.items]
             cursor = page.next_cursor
             if cursor is None:
@@ -238,8 +238,8 @@ def test_keyset_breaks_created_at_ties_by_id() -> None:
                 f"ord_{i}",
                 outcome.body["id"],
             )
-        first = await world.orders.list_page(ALICE, query(limit=2))
-        second = await world.orders.list_page(ALICE, query(limit=2, cursor=first.next_cursor))
+        first = await world.list_orders(ALICE, query(limit=2))
+        second = await world.list_orders(ALICE, query(limit=2, cursor=first.next_cursor))
         assert [o.id for o in first.items + second.items] == ["ord_3", "ord_2", "ord_1", "ord_0"]
 
     run(scenario())
@@ -251,14 +251,14 @@ def test_status_filter_and_admin_views() -> None:
         placed = await place_many(world)
         await world.orders.cancel(ALICE, placed[ALICE.user_id][0])
 
-        cancelled = await world.orders.list_page(ALICE, query(status="cancelled"))
+        cancelled = await world.list_orders(ALICE, query(status="cancelled"))
         assert [o.id for o in cancelled.items] == [placed[ALICE.user_id][0]]
 
-        everyone = await world.orders.list_page(as_admin(), query(limit=100))
+        everyone = await world.list_orders(as_admin(), query(limit=100))
         assert len(everyone.items) == 7
         assert [o.created_at for o in everyone.items] == sorted((o.created_at for o in everyone.items), reverse=True)
 
-        bobs = await world.orders.list_page(as_admin(), query(user_id=BOB.user_id))
+        bobs = await world.list_orders(as_admin(), query(user_id=BOB.user_id))
         assert [o.id for o in bobs.items] == placed[BOB.user_id][::-1]
 
     run(scenario())
@@ -269,8 +269,8 @@ def test_a_user_may_not_list_someone_elses_orders() -> None:
         world = World()
         await place_many(world)
         with pytest.raises(Forbidden):
-            await world.orders.list_page(ALICE, query(user_id=BOB.user_id))
-        own = await world.orders.list_page(ALICE, query(user_id=ALICE.user_id))
+            await world.list_orders(ALICE, query(user_id=BOB.user_id))
+        own = await world.list_orders(ALICE, query(user_id=ALICE.user_id))
         assert {o.user_id for o in own.items} == {ALICE.user_id}
 
     run(scenario())

@@ -7,11 +7,12 @@ import asyncio
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from contracts.orders import CreateOrderRequest
+from contracts.orders import CreateOrderRequest, ListOrdersQuery
 from orders.app import MAINTENANCE_JOB, WORKER
 from orders.dead_letters import DeadLetterService
+from orders.domain import OrderRecord
 from orders.events import EventConsumer
 from orders.messages import ORDER_EVENTS_QUEUE, USER_EVENTS_QUEUE, QueueMessage
 from orders.repository import DeadLetterRepository, DeliveryFailureRepository, IdempotencyRepository, OrderRepository
@@ -133,6 +134,11 @@ def as_admin(user_id: str = "usr_admin") -> Identity:
     return Identity(user_id, ADMIN)
 
 
+class Page(NamedTuple):
+    items: list[OrderRecord]
+    next_cursor: str | None
+
+
 @dataclass
 class World:
     """The orders worker's services on real SQLite, with in-memory queues and webhook."""
@@ -156,6 +162,9 @@ class World:
         replay_targets = {ORDER_EVENTS_QUEUE: self.order_events, USER_EVENTS_QUEUE: self.user_events}
         self.dead_letters = DeadLetterService(DeadLetterRepository(self.db), failures, replay_targets, self.clock)
         self.maintenance = Maintenance(MaintenanceRunRepository(self.db), WORKER, self.clock)
+
+    async def list_orders(self, caller: Identity, query: ListOrdersQuery) -> Page:
+        return Page(*await self.orders.list_orders(caller, query))
 
     async def maintain(self, cron: str) -> MaintenanceRunRecord:
         """One scheduled run, as `orders.app.run_scheduled` does it."""

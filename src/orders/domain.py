@@ -1,0 +1,47 @@
+"""The orders worker's domain objects: plain dataclasses, no pydantic, no runtime.
+
+`public()` is the only view that leaves the service; it has the shape of the contract's
+model of the same name (`contracts.orders`), which a unit test holds it to.
+"""
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LineItem:
+    sku: str
+    quantity: int
+    unit_price_cents: int
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    id: str
+    user_id: str
+    status: str
+    items: tuple[LineItem, ...]
+    total_cents: int
+    currency: str
+    created_at: str
+    updated_at: str
+
+    def public(self) -> dict[str, Any]:
+        """The API's Order shape."""
+        return {**asdict(self), "items": [asdict(item) for item in self.items]}
+
+
+@dataclass(frozen=True)
+class DeadLetterRecord:
+    """A queue message that exhausted its retries, as the dead-letter consumer recorded it."""
+
+    id: str
+    queue: str
+    body: dict[str, Any]
+    attempts: int
+    last_error: str | None
+    time: str
+
+    def public(self) -> dict[str, Any]:
+        """The API's DeadLetter shape."""
+        return asdict(self)
