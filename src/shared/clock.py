@@ -13,10 +13,6 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def now_iso() -> str:
-    return iso(now())
-
-
 def epoch_seconds() -> int:
     return int(time.time())
 
