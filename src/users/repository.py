@@ -97,17 +97,15 @@ class UserRepository:
         )
         return changed == 1
 
-    async def deleted_before(self, cutoff: str, limit: int) -> list[str]:
-        """Ids of users soft-deleted before `cutoff`, oldest first."""
+    async def purge_deleted_before(self, cutoff: str, limit: int) -> list[str]:
+        """Hard-delete up to `limit` users soft-deleted before `cutoff`, oldest first: one statement.
+
+        The ids it deleted come back (RETURNING), so the caller can drop their cache entries.
+        """
         rows = await self.db.all(
-            "SELECT id FROM users WHERE deleted_at IS NOT NULL AND deleted_at < ? ORDER BY deleted_at LIMIT ?",
+            "DELETE FROM users WHERE id IN (SELECT id FROM users WHERE deleted_at IS NOT NULL AND deleted_at < ? "
+            "ORDER BY deleted_at LIMIT ?) RETURNING id",
             cutoff,
             limit,
         )
         return [row["id"] for row in rows]
-
-    async def purge(self, user_ids: list[str], cutoff: str) -> int:
-        """Hard-delete these users, in one transaction; the cutoff re-checked so a live row is never hit."""
-        sql = "DELETE FROM users WHERE id = ? AND deleted_at IS NOT NULL AND deleted_at < ?"
-        changes = await self.db.batch([(sql, (user_id, cutoff)) for user_id in user_ids])
-        return sum(changes)

@@ -27,8 +27,10 @@ from users.repository import UserRepository
 BAD_CREDENTIALS = "Invalid email or password"
 NO_SUCH_USER = "No such user"
 MAX_PAGE = 100
-PURGE_BATCH = 100  # rows per purge transaction
-PURGE_MAX_BATCHES = 10  # per run: bounds one invocation's D1/KV operations; the rest waits for the next run
+PURGE_BATCH = 100  # users per purge statement (and KV deletes per batch)
+# Per run: 9 D1 statements and 900 KV deletes at most, under one invocation's limits on
+# the free plan (50 D1 queries, 1,000 KV operations) with room for the run's own writes.
+PURGE_MAX_BATCHES = 9
 _CACHE_PREFIX = "users:v1:"  # bump when the cached shape changes
 _PUBLIC_FIELDS = frozenset({"id", "email", "name", "role", "created_at", "updated_at"})
 
@@ -185,15 +187,18 @@ class UsersService:
         return {"purge_deleted_users": self.purge_deleted_users}
 
     async def purge_deleted_users(self, now: datetime, counts: Counts) -> None:
-        """Hard-delete users soft-deleted more than `purge_after_seconds` before `now`, with their cache entries."""
+        """Hard-delete users soft-deleted more than `purge_after_seconds` before `now`, with their cache entries.
+
+        Bounded per run whatever the backlog: PURGE_MAX_BATCHES statements of D1 and
+        PURGE_MAX_BATCHES * PURGE_BATCH KV deletes, within one invocation's limits on the
+        free plan; the rest waits for the next run.
+        """
         cutoff = clock.iso(now - timedelta(seconds=self.settings.purge_after_seconds))
         counts.setdefault("users_purged", 0)
         counts.setdefault("cache_entries_deleted", 0)
         for _ in range(PURGE_MAX_BATCHES):
-            user_ids = await self.users.deleted_before(cutoff, PURGE_BATCH)
-            if not user_ids:
-                return
-            counts["users_purged"] += await self.users.purge(user_ids, cutoff)
+            user_ids = await self.users.purge_deleted_before(cutoff, PURGE_BATCH)
+            counts["users_purged"] += len(user_ids)
             await asyncio.gather(*(self.cache.delete(cache_key(user_id)) for user_id in user_ids))
             counts["cache_entries_deleted"] += len(user_ids)
             if len(user_ids) < PURGE_BATCH:

@@ -1,35 +1,47 @@
-"""An in-memory `KvCache` for CPython tests (the runtime uses shared.adapters.kv.WorkersKv)."""
+"""An in-memory KV binding, shaped like the SDK's wrapper of the real one, with KV's rules.
 
-import copy
+The services run over `shared.adapters.kv.WorkersKv` on top of it, exactly as in the
+runtime, so the JSON round trip and the TTL floor are the adapter's, not the fake's:
+values are stored as text, and a TTL under 60 s is refused as KV refuses it.
+"""
+
+from contextlib import AbstractContextManager
 from typing import Any
 
-from shared.adapters.kv import MIN_TTL_SECONDS, KvCache
+from tests.unit.platform_limits import KV_MIN_TTL_SECONDS, KV_OPERATIONS_PER_INVOCATION, Budget, LimitExceeded
 
 
-class MemoryKv(KvCache):
-    """Stores deep copies (as KV stores text) and records each TTL asked for; expiry is not simulated."""
-
+class FakeKvBinding:
     def __init__(self) -> None:
-        self.entries: dict[str, dict[str, Any]] = {}
-        self.ttls: dict[str, int] = {}
+        self.values: dict[str, str] = {}
+        self.options: dict[str, dict[str, Any]] = {}
         self.deleted: list[str] = []
         self.fail_on: set[str] = set()  # method names that raise, to test failure paths
+        self.budget = Budget("KV operations")
 
-    def _maybe_fail(self, method: str) -> None:
+    def invocation(self, limit: int = KV_OPERATIONS_PER_INVOCATION) -> AbstractContextManager[None]:
+        return self.budget.invocation(limit)
+
+    def _call(self, method: str) -> None:
+        self.budget.spend()
         if method in self.fail_on:
             raise RuntimeError(f"kv {method} failed")
 
-    async def get_json(self, key: str) -> dict[str, Any] | None:
-        self._maybe_fail("get_json")
-        value = self.entries.get(key)
-        return copy.deepcopy(value) if value is not None else None
+    async def get(self, key: str) -> str | None:
+        self._call("get")
+        return self.values.get(key)
 
-    async def put_json(self, key: str, value: dict[str, Any], ttl_seconds: int) -> None:
-        self._maybe_fail("put_json")
-        self.entries[key] = copy.deepcopy(value)
-        self.ttls[key] = max(MIN_TTL_SECONDS, ttl_seconds)
+    async def put(self, key: str, value: str, options: dict[str, Any] | None = None) -> None:
+        self._call("put")
+        if not isinstance(value, str):
+            raise TypeError("this test binding stores text, as the adapter sends it")
+        ttl = (options or {}).get("expirationTtl")
+        if ttl is not None and ttl < KV_MIN_TTL_SECONDS:
+            raise LimitExceeded(f"Invalid expiration_ttl of {ttl}; it must be at least {KV_MIN_TTL_SECONDS}")
+        self.values[key] = value
+        self.options[key] = dict(options or {})
 
     async def delete(self, key: str) -> None:
-        self._maybe_fail("delete")
-        self.entries.pop(key, None)
+        self._call("delete")
+        self.values.pop(key, None)
         self.deleted.append(key)

@@ -3,7 +3,8 @@
 import pytest
 
 from shared.adapters.kv import WorkersKv
-from tests.unit.users_support import FakeKvBinding, run
+from tests.unit.memory_kv import FakeKvBinding
+from tests.unit.users_support import run
 
 
 def test_round_trip_as_json_text_with_ttl() -> None:

@@ -7,9 +7,10 @@ import pytest
 from shared.errors import Forbidden
 from shared.logging import Logger
 from shared.maintenance import MaintenanceFailed
+from tests.unit.platform_limits import D1_QUERIES_FREE_PLAN, KV_OPERATIONS_PER_INVOCATION, LimitExceeded
 from tests.unit.users_support import World, as_admin, as_user, run
 from users.app import MAINTENANCE_JOB, WORKER
-from users.service import PURGE_BATCH, cache_key
+from users.service import PURGE_BATCH, PURGE_MAX_BATCHES, cache_key
 
 CRON = "0 3 * * *"
 
@@ -28,7 +29,7 @@ def test_purge_hard_deletes_only_users_deleted_long_enough_ago() -> None:
             await world.service.delete(user, user.user_id, "r")
         world.clock.advance(seconds=3601)
         await world.service.delete(recent, recent.user_id, "r")
-        world.kv.entries[cache_key(old[0].user_id)] = {"stale": True}  # a copy cached by a racing reader
+        world.kv.values[cache_key(old[0].user_id)] = json.dumps({"stale": True})  # cached by a racing reader
 
         record = await purge(world)
 
@@ -39,7 +40,7 @@ def test_purge_hard_deletes_only_users_deleted_long_enough_ago() -> None:
             record.errors == [] and record.job == MAINTENANCE_JOB and record.cron == CRON and record.worker == "users"
         )
         assert record.started_at <= record.finished_at
-        assert cache_key(old[0].user_id) not in world.kv.entries
+        assert cache_key(old[0].user_id) not in world.kv.values
         assert set(world.kv.deleted) >= {cache_key(u.user_id) for u in old}
 
     run(scenario())
@@ -134,5 +135,45 @@ def test_recording_failure_of_a_good_run_is_raised() -> None:
         await world.db.run("DROP TABLE maintenance_runs")
         with pytest.raises(Exception, match="maintenance_runs"):
             await purge(world)
+
+    run(scenario())
+
+
+def test_purge_stays_within_one_invocations_limits_at_any_backlog() -> None:
+    """2,000 accounts waiting: each run does what the free plan's limits allow, the next runs the rest."""
+
+    async def scenario() -> None:
+        world = World()
+        backlog = 2_000
+        world.db.conn.executemany(
+            "INSERT INTO users (id, email, name, role, password_hash, password_salt, password_iterations,"
+            " created_at, updated_at, deleted_at) VALUES (?, ?, 'x', 'user', 'h', 's', 1, ?, ?, ?)",
+            [(f"usr_{i:05}", f"u{i}@example.com", "2026-01-01", "2026-01-01", "2026-01-02") for i in range(backlog)],
+        )
+        purged_per_run = []
+        while True:
+            with world.db.invocation(D1_QUERIES_FREE_PLAN), world.kv.invocation(KV_OPERATIONS_PER_INVOCATION):
+                record = await purge(world)
+            purged_per_run.append(record.counts["users_purged"])
+            if record.counts["users_purged"] < PURGE_MAX_BATCHES * PURGE_BATCH:
+                break
+        assert purged_per_run == [900, 900, 200]
+        assert await world.db.first("SELECT COUNT(*) AS n FROM users") == {"n": 0}
+
+    run(scenario())
+
+
+def test_the_fakes_refuse_what_the_platform_refuses() -> None:
+    """The limits above are real: an invocation over them fails here as it would on Cloudflare."""
+
+    async def scenario() -> None:
+        world = World()
+        with pytest.raises(LimitExceeded), world.db.invocation(2):
+            for _ in range(3):
+                await world.db.first("SELECT 1 AS ok")
+        with pytest.raises(LimitExceeded):
+            await world.db.all("SELECT ?" + ", ?" * 100, *range(101))
+        with pytest.raises(LimitExceeded):
+            await world.kv.put("k", "{}", {"expirationTtl": 59})
 
     run(scenario())

@@ -8,8 +8,9 @@ import pytest
 
 from shared.http import HttpRequest, HttpResponse
 from shared.identity import Identity
+from tests.unit.memory_kv import FakeKvBinding
 from tests.unit.sqlite_db import SqliteDatabase
-from tests.unit.users_support import FakeD1Binding, FakeKvBinding, run
+from tests.unit.users_support import FakeD1Binding, run
 from users.app import build_app, run_scheduled, settings_from
 from users.service import cache_key
 

@@ -1,6 +1,7 @@
 """The users service's rules, on real SQLite (the users migrations) with in-memory KV and queue."""
 
 import asyncio
+import json
 import uuid
 
 import pytest
@@ -156,8 +157,8 @@ def test_get_user_is_cache_aside_miss_then_hit() -> None:
         second = await world.service.get_user(me, me.user_id)
         assert (first.cache_hit, second.cache_hit) == (False, True)
         assert first.user == second.user and first.user["name"] == "Cached"
-        assert world.kv.entries[cache_key(me.user_id)] == first.user
-        assert world.kv.ttls[cache_key(me.user_id)] == 300
+        assert json.loads(world.kv.values[cache_key(me.user_id)]) == first.user
+        assert world.kv.options[cache_key(me.user_id)]["expirationTtl"] == 300
 
     run(scenario())
 
@@ -167,7 +168,7 @@ def test_cache_ttl_is_never_below_kv_minimum() -> None:
         world = World(settings=UsersSettings(cache_ttl_seconds=5))
         me = await world.register("ttl@example.com")
         await world.service.get_user(me, me.user_id)
-        assert world.kv.ttls[cache_key(me.user_id)] == 60
+        assert world.kv.options[cache_key(me.user_id)]["expirationTtl"] == 60
 
     run(scenario())
 
@@ -178,7 +179,7 @@ def test_a_cached_copy_of_another_shape_is_a_miss() -> None:
     async def scenario() -> None:
         world = World()
         me = await world.register("shape@example.com")
-        world.kv.entries[cache_key(me.user_id)] = {"id": me.user_id, "legacy": True}
+        world.kv.values[cache_key(me.user_id)] = json.dumps({"id": me.user_id, "legacy": True})
         found = await world.service.get_user(me, me.user_id)
         assert not found.cache_hit and found.user["email"] == "shape@example.com"
 
@@ -195,7 +196,7 @@ def test_others_get_404_and_the_cache_is_not_touched() -> None:
             with pytest.raises(NotFound) as refused:
                 await world.service.get_user(stranger, user_id)
             assert refused.value.detail == "No such user"  # same words: no existence leak
-        world.kv.fail_on = {"get_json", "put_json"}
+        world.kv.fail_on = {"get", "put"}
         with pytest.raises(NotFound):
             await world.service.get_user(stranger, owner.user_id)
 
@@ -210,7 +211,7 @@ def test_admin_reads_anyone_and_missing_users_are_404() -> None:
         assert (await world.service.get_user(admin, someone.user_id)).user["id"] == someone.user_id
         with pytest.raises(NotFound):
             await world.service.get_user(admin, "usr_missing")
-        assert cache_key("usr_missing") not in world.kv.entries
+        assert cache_key("usr_missing") not in world.kv.values
 
     run(scenario())
 
@@ -316,7 +317,7 @@ def test_rename_self_invalidates_the_cached_copy_at_once() -> None:
         before = await world.service.get_user(me, me.user_id)
         renamed = await world.service.rename(me, me.user_id, "  New  ")
         assert renamed.name == "New" and renamed.updated_at > before.user["updated_at"]
-        assert cache_key(me.user_id) not in world.kv.entries
+        assert cache_key(me.user_id) not in world.kv.values
         after = await world.service.get_user(me, me.user_id)
         assert not after.cache_hit and after.user["name"] == "New"
 
@@ -359,7 +360,7 @@ def test_delete_soft_deletes_invalidates_and_announces() -> None:
         await world.service.delete(me, me.user_id, "req-42")
         row = await world.db.first("SELECT deleted_at FROM users WHERE id = ?", me.user_id)
         assert row is not None and row["deleted_at"]  # soft: the row is still there
-        assert cache_key(me.user_id) not in world.kv.entries
+        assert cache_key(me.user_id) not in world.kv.values
         [event] = world.events.events
         assert event["type"] == "user.deleted" and event["user_id"] == me.user_id
         assert event["request_id"] == "req-42" and event["occurred_at"] == row["deleted_at"]

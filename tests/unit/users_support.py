@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from shared.adapters.crypto import PasswordHash, Pbkdf2Hasher
+from shared.adapters.kv import WorkersKv
 from shared.identity import ADMIN, USER, Identity
 from shared.logging import Logger
 from shared.maintenance import Maintenance
 from shared.maintenance_runs import MaintenanceRunRecord, MaintenanceRunRepository
-from tests.unit.memory_kv import MemoryKv
+from tests.unit.memory_kv import FakeKvBinding
 from tests.unit.sqlite_db import SqliteDatabase
 from users.app import MAINTENANCE_JOB, WORKER
 from users.repository import UserRepository
@@ -73,7 +74,7 @@ class World:
     """A users service on real SQLite with in-memory KV and queue, plus handles to inspect them."""
 
     db: SqliteDatabase = field(default_factory=lambda: SqliteDatabase("users"))
-    kv: MemoryKv = field(default_factory=MemoryKv)
+    kv: FakeKvBinding = field(default_factory=FakeKvBinding)
     events: MemoryPublisher = field(default_factory=MemoryPublisher)
     hasher: CountingHasher = field(default_factory=CountingHasher)
     clock: Clock = field(default_factory=Clock)
@@ -85,7 +86,7 @@ class World:
 
     def __post_init__(self) -> None:
         self.repo = UserRepository(self.db)
-        self.service = UsersService(self.repo, self.kv, self.events, self.settings, self.hasher, self.clock)
+        self.service = UsersService(self.repo, WorkersKv(self.kv), self.events, self.settings, self.hasher, self.clock)
         self.maintenance = Maintenance(MaintenanceRunRepository(self.db), WORKER, self.clock)
 
     async def maintain(self, cron: str) -> MaintenanceRunRecord:
@@ -139,21 +140,3 @@ class _FakeStatement:
 
     async def run(self) -> dict[str, Any]:
         return {"results": [], "meta": {"changes": await self.db.run(self.sql, *self.params)}}
-
-
-class FakeKvBinding:
-    """The SDK-wrapped KV binding's surface: text values, options dict on put."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-        self.options: dict[str, dict[str, Any]] = {}
-
-    async def get(self, key: str) -> str | None:
-        return self.values.get(key)
-
-    async def put(self, key: str, value: str, options: dict[str, Any] | None = None) -> None:
-        self.values[key] = value
-        self.options[key] = dict(options or {})
-
-    async def delete(self, key: str) -> None:
-        self.values.pop(key, None)
