@@ -17,6 +17,8 @@ const COMPAT_FLAGS = {
 
 export class WorkerImportError extends Error {}
 
+const isFatal = (error) => Boolean(error?.pyodide_fatal_error) || /fatally failed|fatal error/i.test(String(error?.message));
+
 /** Each release has its own wheels (its own ABI): `<root>/<pyodide version>`, as scripts/setup lays them out. */
 export function wheelsDirFor(root, release) {
   return path.join(root, release.pyodide);
@@ -30,6 +32,16 @@ export class PythonWorker {
     this.modules = modules;
     this.log = log;
     this.env = null;
+    this.restarting = null;
+    this.#newLife();
+  }
+
+  /** `death` rejects when this interpreter dies, so the events inside it fail instead of hanging. */
+  #newLife() {
+    this.death = new Promise((_, reject) => {
+      this.kill = reject;
+    });
+    this.death.catch(() => {});
   }
 
   async start() {
@@ -104,11 +116,42 @@ export class PythonWorker {
   }
 
   async #dispatch(kind, arg) {
+    await this.restarting;
     const { ctx, settled } = this.#context();
     try {
-      return await this.host[kind](ctx, this.env, arg);
+      return await Promise.race([this.host[kind](ctx, this.env, arg), this.death]);
+    } catch (error) {
+      if (isFatal(error)) this.#restart(error);
+      throw error;
     } finally {
       settled();
+    }
+  }
+
+  /**
+   * A Pyodide fatal error (a WebAssembly stack overflow, say) leaves the interpreter
+   * unusable, as a crash leaves a workerd isolate: later events get a fresh one.
+   */
+  #restart(error) {
+    if (this.restarting) return;
+    this.log(JSON.stringify({ level: "error", source: "local-runtime", worker: this.spec.name, message: "interpreter died; starting a new one", error: String(error?.message ?? error) }));
+    this.kill(error);
+    this.#newLife();
+    this.restarting = this.start().finally(() => {
+      this.restarting = null;
+    });
+  }
+
+  /**
+   * Pyodide reports a fatal error raised inside a resumed coroutine only as an unhandled
+   * rejection, naming no interpreter: each worker checks whether it is the one that died.
+   */
+  recoverIfDead(error) {
+    if (this.restarting || !this.py) return;
+    try {
+      this.py.runPython("0");
+    } catch {
+      this.#restart(error);
     }
   }
 

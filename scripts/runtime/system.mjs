@@ -142,6 +142,9 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
 
   try {
     const workers = specs.map((spec) => new PythonWorker(spec, { wheelsDir, modules: collectModules(spec), log }));
+    process.on("unhandledRejection", (error) => {
+      if (error?.pyodide_fatal_error) for (const worker of workers) worker.recoverIfDead(error);
+    });
     const [url] = await Promise.all([mf.ready, ...workers.map((worker) => worker.start())]);
     for (const [index, spec] of specs.entries()) {
       const mfBindings = await mf.getBindings(spec.name);

@@ -6,9 +6,12 @@ a prompt exit naming the worker and what to change: never a hang, never a half-u
 
 from __future__ import annotations
 
+import json
 import subprocess
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.toolchain.tools import NODE, ROOT, copy_project
@@ -78,3 +81,46 @@ def test_a_worker_that_fails_to_import_is_named_with_its_traceback(project: Path
     assert "worker edge-orders failed to import" in done.stderr
     assert "RuntimeError: broken on purpose" in done.stderr
     assert "listening" not in done.stdout
+
+
+def test_an_interpreter_that_dies_fails_its_request_and_is_replaced(project: Path):
+    """A Pyodide fatal error (here a WebAssembly stack overflow) must not take the system down."""
+    crash = (
+        "    async def fetch(self, request: Any) -> Any:\n"
+        "        if request.url.endswith('/__crash'):\n"
+        "            import asyncio, json\n"
+        "            await asyncio.sleep(0)\n"
+        "            json.loads('[' * 200_000 + ']' * 200_000)\n"
+    )
+    edit(project / "src/gateway/entry.py", "    async def fetch(self, request: Any) -> Any:\n", crash)
+    command = [str(NODE), "scripts/runtime/main.mjs", "--port", "0", "--persist-to", str(project / "state")]
+    command += ["--wheels", str(ROOT / ".cache" / "pyodide-wheels"), "--var", f"JWT_SECRET:{'s' * 40}"]
+    with subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        try:
+            url = listening_url(proc)
+            assert httpx.get(f"{url}/__crash", timeout=60).status_code == 500
+            assert healthy_within(url, seconds=90), "no healthy answer after the interpreter died"
+        finally:
+            proc.terminate()
+        output = proc.communicate(timeout=30)[0]
+    assert "interpreter died; starting a new one" in output
+
+
+def listening_url(proc: subprocess.Popen[str]) -> str:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if '"event":"listening"' in line:
+            return str(json.loads(line)["url"])
+    raise AssertionError("the runtime exited before it listened")
+
+
+def healthy_within(url: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=30).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    return False
