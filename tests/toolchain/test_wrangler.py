@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -117,3 +118,17 @@ def test_wrangler_finds_the_runtimes_migrations_applied(live, service: str, tmp_
     done = wrangler([*args, "--persist-to", str(live.state_dir)], tmp_path / "home")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "No migrations to apply" in plain(done.stdout + done.stderr)
+
+
+def test_deployable_configs_make_nobody_an_admin_and_hold_no_secrets():
+    """What is committed deploys safely as it is: admins come from scripts/make-admin only."""
+    assert config("services/users/wrangler.toml")["vars"]["ADMIN_EMAILS"] == ""
+    for path in CONFIGS:
+        names = set(config(path).get("vars", {}))
+        assert not names & {"JWT_SECRET", "WEBHOOK_SECRET"}, f"{path} commits a secret"
+        assert _ignored(path), f"the .dev.vars beside {path} would be committed"
+
+
+def _ignored(path: str) -> bool:
+    dev_vars = str(Path(path).with_name(".dev.vars"))
+    return subprocess.run(["git", "check-ignore", "-q", dev_vars], cwd=ROOT).returncode == 0
