@@ -48,17 +48,23 @@ function facade(name, target, methods, overrides = {}) {
   return object;
 }
 
-function statement(target) {
-  return facade("D1PreparedStatement", target, STATEMENT_METHODS, {
-    bind: (...values) => statement(target.bind(...values)),
-  });
+/** A D1 call that first asks `check` (the runtime's injected faults) whether the database is up. */
+const guarded = (check, call) => async (...args) => {
+  check();
+  return call(...args);
+};
+
+function statement(target, check) {
+  const calls = Object.fromEntries(STATEMENT_METHODS.map((m) => [m, guarded(check, (...a) => target[m](...a))]));
+  return facade("D1PreparedStatement", target, [], { ...calls, bind: (...values) => statement(target.bind(...values), check) });
 }
 
-function binding(name, target) {
+function binding(name, target, check) {
   if (name !== "D1Database") return facade(name, target, BINDING_METHODS[name]);
   return facade(name, target, BINDING_METHODS[name], {
-    prepare: (sql) => statement(target.prepare(sql)),
-    batch: (statements) => target.batch(Array.from(statements, (s) => INNER.get(s) ?? s)),
+    prepare: (sql) => statement(target.prepare(sql), check),
+    batch: guarded(check, (statements) => target.batch(Array.from(statements, (s) => INNER.get(s) ?? s))),
+    exec: guarded(check, (sql) => target.exec(sql)),
   });
 }
 
@@ -107,9 +113,10 @@ export async function toMiniflareResponse(response) {
 }
 
 /** A service binding whose fetch takes and returns Node's Request/Response, like workerd's Fetcher. */
-export function fetcher(service) {
+export function fetcher(service, checkReachable) {
   const impl = {
     async fetch(input, init) {
+      checkReachable();
       const request = new Request(input, init);
       const outgoing = new MfRequest(request.url, {
         method: request.method,
@@ -129,17 +136,23 @@ export function fetcher(service) {
 
 /**
  * The env a Python worker sees: its vars as strings and its bindings under workerd's
- * class names. `mfBindings` comes from `Miniflare.getBindings(worker)`.
+ * class names. `mfBindings` comes from `Miniflare.getBindings(worker)`; `faults` are the
+ * runtime's injected faults (scripts/runtime/faults.mjs), checked on D1 and service calls.
  */
-export function pythonEnv(workerOptions, mfBindings) {
+export function pythonEnv(spec, mfBindings, faults) {
+  const { workerOptions } = spec;
   const env = { ...workerOptions.bindings };
   const wrap = (names, make) => {
-    for (const name of Object.keys(names ?? {})) env[name] = make(mfBindings[name]);
+    for (const [name, target] of Object.entries(names ?? {})) env[name] = make(mfBindings[name], target);
   };
+  const d1Check = () => faults.checkD1(spec.name);
   wrap(workerOptions.kvNamespaces, (b) => binding("KvNamespace", b));
-  wrap(workerOptions.d1Databases, (b) => binding("D1Database", b));
+  wrap(workerOptions.d1Databases, (b) => binding("D1Database", b, d1Check));
   wrap(workerOptions.queueProducers, (b) => binding("WorkerQueue", b));
   wrap(workerOptions.ratelimits, (b) => binding("Ratelimit", b));
-  wrap(workerOptions.serviceBindings, fetcher);
+  wrap(workerOptions.serviceBindings, (b, target) => fetcher(b, () => faults.checkReachable(serviceName(target))));
   return env;
 }
+
+/** The worker a service binding points at (`{ name }` or a bare name in miniflare's options). */
+const serviceName = (target) => (typeof target === "string" ? target : target?.name);

@@ -9,6 +9,7 @@ import path from "node:path";
 import { Miniflare } from "miniflare";
 import { pythonEnv, toMiniflareResponse, toNodeRequest } from "./bindings.mjs";
 import { CONFIG_PATHS, collectModules, readWorker } from "./config.mjs";
+import { FAULTS, FAULTS_DOOR, Faults } from "./faults.mjs";
 import { applyMigrations } from "./migrations.mjs";
 import { PythonWorker } from "./pyworker.mjs";
 import { QueueBatch } from "./queues.mjs";
@@ -32,6 +33,7 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
   const specs = CONFIG_PATHS.map((p) => readWorker(root, p, vars));
   const gateway = specs[0];
   const python = new Map();
+  const faults = new Faults();
   let opened;
   const ready = new Promise((resolve) => (opened = resolve));
   let mf;
@@ -52,6 +54,10 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
     if (event === "fetch") {
       const url = new URL(mfRequest.url);
       if (spec === gateway && SCHEDULED_DOORS.includes(url.pathname)) return runScheduled(url);
+      if (spec === gateway && url.pathname === FAULTS_DOOR) return setFault(mfRequest.method, url);
+      const fault = faults.get(spec.name);
+      if (fault === "fail") return new Response("Internal Server Error (injected fault)", { status: 500 });
+      if (fault === "hang") await faults.untilCleared(spec.name);
       const started = performance.now();
       const request = await toNodeRequest(mfRequest, METHOD_HEADER, [EVENT_HEADER]);
       const response = await guard(spec, () => worker.fetch(request));
@@ -120,6 +126,21 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
     return json(ok ? 200 : 500, runs.length === 1 ? runs[0] : { runs });
   }
 
+  /** The loopback door of scripts/runtime/faults.mjs. */
+  function setFault(method, url) {
+    if (method === "POST") {
+      const name = url.searchParams.get("worker");
+      const spec = specs.find((s) => s.alias === name || s.name === name);
+      const fault = url.searchParams.get("fault") ?? "none";
+      if (!spec || !FAULTS.includes(fault)) {
+        return json(400, { error: "unknown worker or fault", workers: specs.map((s) => s.alias), faults: FAULTS });
+      }
+      faults.set(spec.name, fault);
+      log(JSON.stringify({ level: "info", source: "local-runtime", message: "fault injected", worker: spec.name, fault }));
+    }
+    return json(200, { faults: faults.snapshot() });
+  }
+
   const state = (kind) => path.join(persistTo, "v3", kind);
   mf = new Miniflare({
     host,
@@ -149,7 +170,7 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
     for (const [index, spec] of specs.entries()) {
       const mfBindings = await mf.getBindings(spec.name);
       await applyMigrations(spec, mfBindings, log);
-      workers[index].env = pythonEnv(spec.workerOptions, mfBindings);
+      workers[index].env = pythonEnv(spec, mfBindings, faults);
       python.set(spec.name, workers[index]);
     }
     opened();

@@ -4,6 +4,7 @@ from typing import Any
 
 from gateway import handlers
 from gateway.auth import PUBLIC, Authenticator
+from gateway.breaker import BreakerPolicy, CircuitBreaker, GuardedService
 from gateway.context import GatewayContext
 from gateway.cors import CorsPolicy
 from gateway.health import health
@@ -12,6 +13,7 @@ from gateway.middleware import Authenticate, BodyLimit, Cors, NoStore, RateLimit
 from gateway.openapi import openapi
 from gateway.ratelimit import WorkersRateLimiter
 from gateway.routes import ROUTES
+from shared.adapters.kv import WorkersKv
 from shared.adapters.services import ServiceClient
 from shared.app import WorkerApp
 from shared.config import env_int, env_list, env_secret, env_str
@@ -45,6 +47,23 @@ PRIVATE_ROUTES = frozenset(route.path for route in ROUTES if route.access != PUB
 }
 
 
+def build_services(env: Any) -> dict[str, GuardedService]:
+    """Each service binding as an HTTP client with its timeout, behind its circuit breaker."""
+    timeout = env_int(env, "SERVICE_TIMEOUT_MS", 10_000) / 1000
+    store = WorkersKv(env.BREAKERS)
+    policy = BreakerPolicy(
+        threshold=env_int(env, "BREAKER_THRESHOLD", 5),
+        window_seconds=env_int(env, "BREAKER_WINDOW_SECONDS", 60),
+        cooldown_seconds=env_int(env, "BREAKER_COOLDOWN_SECONDS", 30),
+    )
+    return {
+        name: GuardedService(
+            ServiceClient(name, getattr(env, name.upper()), timeout), CircuitBreaker(name, store, policy)
+        )
+        for name in SERVICES
+    }
+
+
 def build_app(env: Any) -> WorkerApp[GatewayContext]:
     """ConfigError (answered as a stamped 500) when JWT_SECRET is missing or short."""
     secret = env_secret(env, "JWT_SECRET", MIN_SECRET_CHARS)
@@ -52,8 +71,7 @@ def build_app(env: Any) -> WorkerApp[GatewayContext]:
         secret.encode(), env_str(env, "JWT_ISSUER", "edge-api"), env_str(env, "JWT_AUDIENCE", "edge-api-clients")
     )
     auth = Authenticator(policy, env_int(env, "JWT_TTL_SECONDS", 3600))
-    timeout = env_int(env, "SERVICE_TIMEOUT_MS", 10_000) / 1000
-    services = {name: ServiceClient(name, getattr(env, name.upper()), timeout) for name in SERVICES}
+    services = build_services(env)
     middleware = (
         Cors(CorsPolicy(frozenset(env_list(env, "ALLOWED_ORIGINS"))), ROUTER),
         NoStore(PRIVATE_ROUTES),

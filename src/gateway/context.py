@@ -3,10 +3,10 @@
 from dataclasses import dataclass
 
 from gateway.auth import Authenticator
-from shared.adapters.services import ServiceClient
+from gateway.breaker import GuardedService
 
 
 @dataclass(frozen=True)
 class GatewayContext:
     auth: Authenticator
-    services: dict[str, ServiceClient]  # "users", "orders": the service bindings as HTTP clients
+    services: dict[str, GuardedService]  # "users", "orders": the service bindings, behind their breakers

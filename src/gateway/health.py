@@ -2,10 +2,12 @@
 
 import asyncio
 import sys
+from typing import Any
 
 from contracts.internal import HEALTH_PATH
+from gateway.breaker import GuardedService
 from gateway.context import GatewayContext
-from shared.adapters.services import ServiceClient, ServiceError
+from shared.adapters.services import ServiceError
 from shared.http import HttpRequest, HttpResponse, json_response
 
 
@@ -18,18 +20,27 @@ def runtime_info() -> dict[str, str]:
     return info
 
 
-async def _probe(client: ServiceClient, request_id: str) -> str:
+_STATUS_BY_ERROR = {502: "failing", 503: "unavailable", 504: "timeout"}
+
+
+async def _probe(service: GuardedService, request_id: str) -> dict[str, Any]:
+    """The service's own answer (past its breaker, which a probe neither needs nor moves), and the breaker."""
     try:
-        response = await client.request("GET", HEALTH_PATH, {"x-request-id": request_id})
-    except ServiceError:
-        return "unavailable"
-    return "ok" if response.status == 200 else "failing"
+        await service.client.request("GET", HEALTH_PATH, {"x-request-id": request_id})
+        status = "ok"
+    except ServiceError as error:
+        status = _STATUS_BY_ERROR.get(error.status, "failing")
+    return {"status": status, "breaker": await service.state()}
 
 
 async def health(request: HttpRequest, ctx: GatewayContext) -> HttpResponse:
     names = list(ctx.services)
-    states = await asyncio.gather(*(_probe(ctx.services[name], request.request_id) for name in names))
-    report = dict(zip(names, states, strict=True))
-    healthy = all(state == "ok" for state in states)
-    body = {"status": "ok" if healthy else "degraded", "services": report, "runtime": runtime_info()}
+    probes = await asyncio.gather(*(_probe(ctx.services[name], request.request_id) for name in names))
+    healthy = all(probe["status"] == "ok" for probe in probes)
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "services": {name: probe["status"] for name, probe in zip(names, probes, strict=True)},
+        "breakers": {name: probe["breaker"] for name, probe in zip(names, probes, strict=True)},
+        "runtime": runtime_info(),
+    }
     return json_response(body, 200 if healthy else 503, None if healthy else {"Retry-After": "5"})

@@ -5,7 +5,8 @@ send (X-User-Id, X-User-Role, X-Internal-*) is dropped by construction, and the
 gateway sets identity and request id from what it verified itself.
 """
 
-from shared.adapters.services import ServiceClient, ServiceError
+from gateway.breaker import Service
+from shared.adapters.services import ServiceError
 from shared.errors import HttpProblem
 from shared.http import Headers, HttpRequest, HttpResponse
 from shared.identity import Identity
@@ -28,7 +29,7 @@ def public_path(request: HttpRequest) -> str:
     return request.path + (f"?{query}" if query else "")
 
 
-async def forward(client: ServiceClient, request: HttpRequest, identity: Identity | None) -> HttpResponse:
+async def forward(client: Service, request: HttpRequest, identity: Identity | None) -> HttpResponse:
     try:
         answer = await client.request(
             request.method, public_path(request), outbound_headers(request, identity), request.body
@@ -42,5 +43,5 @@ async def forward(client: ServiceClient, request: HttpRequest, identity: Identit
 
 
 def as_problem(error: ServiceError) -> HttpProblem:
-    headers = {"Retry-After": "5"} if error.status == 503 else None
+    headers = {"Retry-After": str(error.retry_after or 5)} if error.status == 503 else None
     return HttpProblem(error.status, error.detail, headers=headers)

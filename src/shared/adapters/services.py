@@ -13,11 +13,14 @@ from shared.http import Headers, HttpResponse
 
 
 class ServiceError(Exception):
-    def __init__(self, service: str, status: int, detail: str) -> None:
+    """`retry_after`: seconds a client should wait, when it is known (an open circuit breaker)."""
+
+    def __init__(self, service: str, status: int, detail: str, retry_after: int | None = None) -> None:
         super().__init__(f"{service}: {detail}")
         self.service = service
         self.status = status
         self.detail = detail
+        self.retry_after = retry_after
 
 
 class ServiceClient:

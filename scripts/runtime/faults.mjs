@@ -1,0 +1,47 @@
+// Faults the local runtime can inject, for tests of how the system degrades. They live
+// in the runtime, not in the workers: no deployed code has a door for them.
+//
+//   POST /cdn-cgi/local/faults?worker=orders&fault=fail   the worker answers 500 to every request
+//   ...&fault=hang                                         it never answers (until the fault is cleared)
+//   ...&fault=down                                         its service binding fails to connect
+//   ...&fault=d1-error                                     its D1 database throws on every query
+//   ...&fault=none                                         back to normal
+//   GET  /cdn-cgi/local/faults                             the faults in force
+
+export const FAULTS = ["fail", "hang", "down", "d1-error", "none"];
+export const FAULTS_DOOR = "/cdn-cgi/local/faults";
+
+export class Faults {
+  #byWorker = new Map();
+
+  get(worker) {
+    return this.#byWorker.get(worker) ?? "none";
+  }
+
+  set(worker, fault) {
+    if (fault === "none") this.#byWorker.delete(worker);
+    else this.#byWorker.set(worker, fault);
+  }
+
+  snapshot() {
+    return Object.fromEntries(this.#byWorker);
+  }
+
+  /** Resolves once `worker` no longer hangs: what its hung requests wait for (the caller's timeout comes first). */
+  untilCleared(worker) {
+    return new Promise((resolve) => {
+      const check = () => (this.get(worker) === "hang" ? setTimeout(check, 50) : resolve());
+      check();
+    });
+  }
+
+  /** Throws as workerd's D1 does when the database fails, if `worker`'s database is set to. */
+  checkD1(worker) {
+    if (this.get(worker) === "d1-error") throw new Error("D1_ERROR: injected fault: the database is unavailable");
+  }
+
+  /** Throws as a service binding does when the target cannot be reached, if it is set to. */
+  checkReachable(worker) {
+    if (this.get(worker) === "down") throw new Error("Network connection lost. (injected fault)");
+  }
+}

@@ -1,0 +1,123 @@
+"""A circuit breaker around each service binding, its state in KV.
+
+Closed: calls go through; `threshold` consecutive failures (5xx, no answer, timeout)
+within `window_seconds` open it. Open: the gateway answers 503 with Retry-After at
+once, without calling, for `cooldown_seconds`. Then half-open: one call goes through as
+a probe; success closes the breaker, failure opens it again.
+
+Where the state lives (README, "Circuit breaker"): not in isolate memory, which each of
+many isolates keeps on its own and loses on eviction; in KV, shared by every isolate of
+the gateway. KV is eventually consistent (other locations see a change within about a
+minute) and has no compare-and-swap, so "one probe" is one per location at a time,
+not one worldwide; a Durable Object would give both, at the cost of a call to one
+location on every request. The state is written only when it changes.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, Protocol
+
+from shared.adapters.kv import KvCache
+from shared.adapters.services import ServiceClient, ServiceError
+from shared.http import HttpResponse
+
+State = Literal["closed", "open", "half-open"]
+_KEY_PREFIX = "breaker:v1:"
+_RECORD_TTL_SECONDS = 24 * 3600  # an idle record expires; a missing one reads as closed
+
+
+@dataclass(frozen=True)
+class BreakerPolicy:
+    threshold: int = 5
+    window_seconds: float = 60
+    cooldown_seconds: float = 30
+
+
+@dataclass(frozen=True)
+class BreakerRecord:
+    state: State = "closed"
+    failures: int = 0
+    since: float = 0.0  # when the state (or the failure streak) began, epoch seconds
+
+
+class Service(Protocol):
+    """What the gateway's handlers call: a service binding as an HTTP client."""
+
+    name: str
+
+    async def request(self, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> HttpResponse: ...
+
+
+class CircuitBreaker:
+    def __init__(
+        self, service: str, store: KvCache, policy: BreakerPolicy, now: Callable[[], float] = time.time
+    ) -> None:
+        self.service = service
+        self._store = store
+        self._policy = policy
+        self._now = now
+
+    @property
+    def _key(self) -> str:
+        return _KEY_PREFIX + self.service
+
+    async def record(self) -> BreakerRecord:
+        raw = await self._store.get_json(self._key)
+        try:
+            return BreakerRecord(**raw) if raw else BreakerRecord()
+        except TypeError:
+            return BreakerRecord()  # an unreadable record is a closed breaker
+
+    async def _save(self, record: BreakerRecord) -> None:
+        await self._store.put_json(self._key, asdict(record), _RECORD_TTL_SECONDS)
+
+    async def admit(self) -> None:
+        """Let a call through, or raise 503 with the seconds until the next probe."""
+        record = await self.record()
+        now = self._now()
+        if record.state == "closed":
+            return
+        waited = now - record.since
+        if waited < self._policy.cooldown_seconds:
+            retry_after = max(1, round(self._policy.cooldown_seconds - waited))
+            raise ServiceError(self.service, 503, f"{self.service} is failing; retry in {retry_after} s", retry_after)
+        await self._save(BreakerRecord("half-open", record.failures, now))  # this call is the probe
+
+    async def succeeded(self) -> None:
+        record = await self.record()
+        if record != BreakerRecord():
+            await self._save(BreakerRecord())
+
+    async def failed(self) -> None:
+        record = await self.record()
+        now = self._now()
+        streak = record.failures if now - record.since <= self._policy.window_seconds else 0
+        since = record.since if streak else now
+        if record.state == "half-open" or streak + 1 >= self._policy.threshold:
+            await self._save(BreakerRecord("open", streak + 1, now))
+        else:
+            await self._save(BreakerRecord("closed", streak + 1, since))
+
+
+class GuardedService:
+    """A service client behind its breaker: the same `request`, failing fast when open."""
+
+    def __init__(self, client: ServiceClient, breaker: CircuitBreaker) -> None:
+        self.name = client.name
+        self.client = client
+        self.breaker = breaker
+
+    async def request(self, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> HttpResponse:
+        await self.breaker.admit()
+        try:
+            response = await self.client.request(method, path, headers, body)
+        except ServiceError:
+            await self.breaker.failed()
+            raise
+        await self.breaker.succeeded()
+        return response
+
+    async def state(self) -> dict[str, Any]:
+        record = await self.breaker.record()
+        return {"state": record.state, "failures": record.failures}
