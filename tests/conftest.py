@@ -36,7 +36,7 @@ RUNTIME_MAIN = "scripts/runtime/main.mjs"
 # Settings passed to the local runtime as `--var KEY:VALUE` (they override wrangler.toml [vars]).
 TEST_VARS: dict[str, str] = {
     "JWT_SECRET": "test-secret-for-e2e-only-0123456789abcdef",
-    "ADMIN_EMAILS": "admin@example.com",
+    "ADMIN_EMAILS": "admin@example.com,fuzz-admin@example.com",
     # Short enough that fault tests (tests/e2e/test_faults.py) take seconds, long enough for a loaded machine.
     "SERVICE_TIMEOUT_MS": "3000",
     "BREAKER_COOLDOWN_SECONDS": "2",

@@ -8,16 +8,28 @@ a typo in a client's payload should fail loudly, not be silently dropped.
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from contracts.currencies import ACTIVE_CURRENCIES
-from shared.cursor import decode_cursor
+from contracts.pages import Cursor
 
 OrderStatus = Literal["pending", "confirmed", "cancelled", "expired"]
 
+
+def _integral(value: Any) -> Any:
+    """JSON Schema counts 439.0 as an integer, so the contract does too; 439.5, "439" and true stay refused."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 Sku = Annotated[str, Field(strict=True, pattern=r"^[A-Z0-9-]{1,32}$")]
-Quantity = Annotated[int, Field(strict=True, ge=1, le=1000)]
-UnitPriceCents = Annotated[int, Field(strict=True, ge=0, le=100_000_000)]
+# Field first: after a BeforeValidator pydantic would document ge/le instead of minimum/maximum.
+Quantity = Annotated[int, Field(strict=True, ge=1, le=1000), BeforeValidator(_integral)]
+UnitPriceCents = Annotated[int, Field(strict=True, ge=0, le=100_000_000), BeforeValidator(_integral)]
+
+# Idempotency-Key on POST /api/orders: checked at the gateway and again by the service.
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+MAX_IDEMPOTENCY_KEY_CHARS = 255
+IDEMPOTENT_REPLAYED_HEADER = "Idempotent-Replayed"
 
 MAX_ITEMS = 50
 
@@ -69,15 +81,8 @@ class ListOrdersQuery(BaseModel):
 
     status: OrderStatus | None = None
     limit: Annotated[int, Field(ge=1, le=100)] = 20
-    cursor: str | None = None
+    cursor: Cursor | None = None
     user_id: str | None = None
-
-    @field_validator("cursor")
-    @classmethod
-    def _decodable(cls, value: str | None) -> str | None:
-        if value is not None:
-            decode_cursor(value)  # BadCursor is a ValueError: pydantic reports it on `cursor`
-        return value
 
 
 class DeadLetter(BaseModel):

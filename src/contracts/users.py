@@ -7,9 +7,9 @@ Request bodies forbid unknown fields, so a typo is a 422 rather than silently ig
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.cursor import decode_cursor
+from contracts.pages import Cursor
 
 # Matched after trimming and lower-casing. Deliberately loose (RFC 5322 is not a
 # regex): a plausible local part, one @, and a dotted domain of DNS labels.
@@ -101,12 +101,4 @@ class ListUsersQuery(BaseModel):
     """Unknown query parameters are ignored (cache busters and the like)."""
 
     limit: Annotated[int, Field(ge=1, le=100, description="Page size")] = 20
-    cursor: Annotated[str | None, Field(max_length=512, description="next_cursor of the previous page")] = None
-
-    @field_validator("cursor")
-    @classmethod
-    def _readable_cursor(cls, value: str | None) -> str | None:
-        """A cursor is opaque to clients, but a forged or truncated one is their error (422)."""
-        if value is not None:
-            decode_cursor(value)
-        return value
+    cursor: Cursor | None = None

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from contracts.internal import INTERNAL_ORIGIN, LOGIN_PATH
+from contracts.orders import IDEMPOTENCY_KEY_HEADER, MAX_IDEMPOTENCY_KEY_CHARS
 from contracts.users import LoginRequest, User
 from gateway.context import GatewayContext
 from gateway.proxy import as_problem, forward, outbound_headers
@@ -13,7 +14,7 @@ from gateway.routes import Route
 from shared.adapters.services import ServiceError
 from shared.errors import HttpProblem
 from shared.http import Handler, HttpRequest, HttpResponse, json_response
-from shared.validation import parse_body, parse_query
+from shared.validation import parse_body, parse_header, parse_query
 
 
 def validate(route: Route, request: HttpRequest) -> None:
@@ -22,6 +23,8 @@ def validate(route: Route, request: HttpRequest) -> None:
         parse_body(request, route.body)
     if route.query is not None:
         parse_query(request, route.query)
+    if route.idempotent:
+        parse_header(request, IDEMPOTENCY_KEY_HEADER, MAX_IDEMPOTENCY_KEY_CHARS)
 
 
 def forwarding(route: Route) -> Handler[GatewayContext]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
+from contracts.orders import IDEMPOTENCY_KEY_HEADER, MAX_IDEMPOTENCY_KEY_CHARS
 from gateway.auth import PUBLIC
 from gateway.routes import ROUTES, Route
 from shared.http import HttpRequest, HttpResponse, json_response
@@ -71,13 +72,13 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
         schema = route.query.model_json_schema()
         for name, prop in schema.get("properties", {}).items():
             params.append({"name": name, "in": "query", "required": name in schema.get("required", []), "schema": prop})
-    if route.method == "POST" and route.path == "/api/orders":
+    if route.idempotent:
         params.append(
             {
-                "name": "Idempotency-Key",
+                "name": IDEMPOTENCY_KEY_HEADER,
                 "in": "header",
                 "required": False,
-                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                "schema": {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY_CHARS},
             }
         )
     return params
@@ -120,6 +121,12 @@ def _operation(route: Route) -> dict[str, Any]:
     return operation
 
 
+def _head_of(get: dict[str, Any]) -> dict[str, Any]:
+    """GET's operation without bodies: what HEAD answers."""
+    responses = {code: {"description": answer["description"]} for code, answer in get["responses"].items()}
+    return {**get, "summary": f"Headers only: {get['summary']}", "responses": responses}
+
+
 def _ref_name(name: str) -> dict[str, str]:
     return {"$ref": REF_TEMPLATE.format(model=name)}
 
@@ -127,7 +134,10 @@ def _ref_name(name: str) -> dict[str, str]:
 def build_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+        operation = _operation(route)
+        paths.setdefault(route.path, {})[route.method.lower()] = operation
+        if route.method == "GET":  # served wherever GET is (RFC 9110), so documented too
+            paths[route.path]["head"] = _head_of(operation)
     return {
         "openapi": "3.1.0",
         "info": {

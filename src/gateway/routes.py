@@ -35,6 +35,7 @@ class Route:
     status: int = 200
     errors: tuple[int, ...] = field(default_factory=tuple)
     tag: str = "system"
+    idempotent: bool = False  # takes an Idempotency-Key header
 
 
 ROUTES: tuple[Route, ...] = (
@@ -60,7 +61,16 @@ ROUTES: tuple[Route, ...] = (
         errors=(401,),
         tag="auth",
     ),
-    Route("GET", "/api/users/me", "The caller's account", SIGNED_IN, "users", response=User, tag="users"),
+    Route(
+        "GET",
+        "/api/users/me",
+        "The caller's account (404 once it is deleted, while the caller's token is still valid)",
+        SIGNED_IN,
+        "users",
+        response=User,
+        errors=(404,),
+        tag="users",
+    ),
     Route(
         "GET",
         "/api/users",
@@ -113,6 +123,7 @@ ROUTES: tuple[Route, ...] = (
         status=201,
         errors=(409, 422),
         tag="orders",
+        idempotent=True,
     ),
     Route(
         "GET",

@@ -5,39 +5,26 @@ identity (x-user-id, x-user-role), x-request-id and any Idempotency-Key.
 """
 
 from contracts.internal import HEALTH_PATH
-from contracts.orders import CreateOrderRequest, ListOrdersQuery
+from contracts.orders import (
+    IDEMPOTENCY_KEY_HEADER,
+    IDEMPOTENT_REPLAYED_HEADER,
+    MAX_IDEMPOTENCY_KEY_CHARS,
+    CreateOrderRequest,
+    ListOrdersQuery,
+)
 from orders.context import OrdersContext
-from shared.errors import HttpProblem
 from shared.http import Handler, HttpRequest, HttpResponse, Router, json_response
 from shared.identity import caller_of
 from shared.routes import maintenance_runs
-from shared.validation import parse_body, parse_query
-
-IDEMPOTENCY_KEY_HEADER = "idempotency-key"
-REPLAYED_HEADER = "Idempotent-Replayed"
-MAX_IDEMPOTENCY_KEY_CHARS = 255
-
-
-def idempotency_key_of(request: HttpRequest) -> str | None:
-    """None when the header is absent; 422 when present but empty or over 255 characters."""
-    if IDEMPOTENCY_KEY_HEADER not in request.headers:
-        return None
-    key = request.headers[IDEMPOTENCY_KEY_HEADER]
-    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_CHARS:
-        raise HttpProblem(
-            422,
-            "The Idempotency-Key header must be 1-255 characters",
-            errors=[{"loc": ["header", "Idempotency-Key"], "msg": "must be 1-255 characters"}],
-        )
-    return key
+from shared.validation import parse_body, parse_header, parse_query
 
 
 async def create_order(request: HttpRequest, ctx: OrdersContext) -> HttpResponse:
     caller = caller_of(request)
-    key = idempotency_key_of(request)
+    key = parse_header(request, IDEMPOTENCY_KEY_HEADER, MAX_IDEMPOTENCY_KEY_CHARS)
     body = parse_body(request, CreateOrderRequest)
     outcome = await ctx.orders.create(caller, body, idempotency_key=key, request_id=request.request_id, log=request.log)
-    headers = {REPLAYED_HEADER: "true"} if outcome.replayed else None
+    headers = {IDEMPOTENT_REPLAYED_HEADER: "true"} if outcome.replayed else None
     return json_response(outcome.body, outcome.status, headers)
 
 

@@ -29,9 +29,10 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
 }
 
-# The methods of RFC 9110 section 9 plus PATCH (RFC 5789). A path answers any other with
-# 501 (the server does not implement it) rather than 405 (this path does not allow it).
-STANDARD_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
+# The methods of RFC 9110 section 9, PATCH (RFC 5789) and QUERY (the IETF's safe method
+# with a body, which workerd passes on). A path answers any other with 501 (the server
+# does not implement it) rather than 405 (this path does not allow it).
+STANDARD_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY"})
 
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
@@ -106,7 +107,7 @@ class HttpRequest:
 
     @property
     def query(self) -> dict[str, str]:
-        return dict(parse_qsl(urlsplit(self.url).query))
+        return dict(parse_qsl(urlsplit(self.url).query, keep_blank_values=True))
 
     def header(self, name: str, default: str = "") -> str:
         return self.headers.get(name, default)
@@ -216,11 +217,14 @@ class Router(Generic[Context]):
         self._routes.append((pattern, method, template, handler))
 
     def match(self, method: str, path: str) -> Match[Context]:
+        """The first template that matches the path owns it: `/api/users/me` is not a `{user_id}`."""
+        owner: str | None = None
         allowed: list[str] = []
         for pattern, route_method, template, handler in self._routes:
             found = pattern.match(path)
-            if not found:
+            if not found or (owner is not None and template != owner):
                 continue
+            owner = template
             if route_method == method:
                 return Match(handler, found.groupdict(), template, ())
             allowed.append(route_method)

@@ -87,3 +87,14 @@ def parse_query(request: HttpRequest, model: type[Model]) -> Model:
     except ValidationError as error:
         errors = [{"loc": ["query", *item["loc"]], "msg": item["msg"]} for item in error.errors()]
         raise HttpProblem(422, "The query failed validation", errors=errors) from None
+
+
+def parse_header(request: HttpRequest, name: str, max_chars: int) -> str | None:
+    """None when the header is absent; 422 when present but empty or over `max_chars`."""
+    if name not in request.headers:
+        return None
+    value = request.headers[name]
+    if not 1 <= len(value) <= max_chars:
+        detail = f"The {name} header must be 1-{max_chars} characters"
+        raise HttpProblem(422, detail, errors=[{"loc": ["header", name], "msg": f"must be 1-{max_chars} characters"}])
+    return value

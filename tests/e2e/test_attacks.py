@@ -56,7 +56,7 @@ def assert_refused(response: httpx.Response, status: int) -> None:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == PROBLEM
     body = response.text
-    assert "Traceback" not in body and "SELECT" not in body and "File \"" not in body
+    assert "Traceback" not in body and "SELECT" not in body and 'File "' not in body
     assert response.headers["x-request-id"] and response.headers["x-content-type-options"] == "nosniff"
 
 
@@ -85,7 +85,11 @@ def test_correctly_signed_token_with_a_bad_claim_is_401(api, secret, change):
 
 @pytest.mark.parametrize(
     ("header", "digest"),
-    [({"alg": "HS512", "typ": "JWT"}, "sha512"), ({"alg": "HS384", "typ": "JWT"}, "sha384"), ({"alg": "RS256"}, "sha256")],
+    [
+        ({"alg": "HS512", "typ": "JWT"}, "sha512"),
+        ({"alg": "HS384", "typ": "JWT"}, "sha384"),
+        ({"alg": "RS256"}, "sha256"),
+    ],
     ids=["HS512", "HS384", "RS256-header-with-HMAC"],
 )
 def test_other_algorithms_are_401_even_with_the_right_key(api, secret, header, digest):
@@ -106,7 +110,10 @@ def test_other_algorithms_are_401_even_with_the_right_key(api, secret, header, d
         "x" * 8192,
         ".".join(["x" * 2000] * 3),
     ],
-    ids=["empty", "abc", "dots", "two-parts", "not-base64", "payload-not-object", "header-not-object", "8KiB", "3x2000"],
+    ids=[
+        *("empty", "abc", "dots", "two-parts", "not-base64"),
+        *("payload-not-object", "header-not-object", "8KiB", "3x2000"),
+    ],
 )
 def test_garbage_and_oversize_tokens_are_401(api, token):
     assert_refused(api.get("/api/users/me", headers={"Authorization": f"Bearer {token}".strip()}), 401)
@@ -153,8 +160,18 @@ def raw_status(base_url: str, target: str) -> int:
         "/api\\users\\me",
         "/%2e%2e/%2e%2e/etc/passwd",
     ],
-    ids=["encoded-slashes", "encoded-dots", "dot-segments", "double-slashes", "nul", "nul-suffix", "long-path",
-         "long-query", "backslashes", "traversal"],
+    ids=[
+        "encoded-slashes",
+        "encoded-dots",
+        "dot-segments",
+        "double-slashes",
+        "nul",
+        "nul-suffix",
+        "long-path",
+        "long-query",
+        "backslashes",
+        "traversal",
+    ],
 )
 def test_path_tricks_reach_nothing_they_should_not(live, api, target):
     status = raw_status(live.base_url, target)
@@ -180,7 +197,7 @@ BODIES = {
     "huge-float": f'{{"items": [{ITEM.replace("100", "1e400")}], "currency": "EUR"}}'.encode(),
     "duplicate-keys": f'{{"items": [{ITEM}], "currency": "EUR", "currency": "USD"}}'.encode(),
     "wrong-types": b'{"items": "SKU-1", "currency": 978}',
-    "quantity-as-text": f'{{"items": [{ITEM.replace("1,", chr(34) + "1" + chr(34) + ",", 1)}], "currency": "EUR"}}'.encode(),
+    "quantity-as-text": b'{"items": [{"sku": "SKU-1", "quantity": "1", "unit_price_cents": 100}], "currency": "EUR"}',
     "array": b"[]",
     "scalar": b"42",
     "null": b"null",

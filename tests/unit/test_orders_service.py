@@ -235,12 +235,12 @@ def test_keyset_breaks_created_at_ties_by_id() -> None:
             await world.db.run(
                 "UPDATE orders SET created_at = ?, id = ? WHERE id = ?",
                 "2026-01-01T00:00:00.000Z",
-                f"ord_{i}",
+                f"ord_{i:024x}",
                 outcome.body["id"],
             )
         first = await world.list_orders(ALICE, query(limit=2))
         second = await world.list_orders(ALICE, query(limit=2, cursor=first.next_cursor))
-        assert [o.id for o in first.items + second.items] == ["ord_3", "ord_2", "ord_1", "ord_0"]
+        assert [o.id for o in first.items + second.items] == [f"ord_{i:024x}" for i in (3, 2, 1, 0)]
 
     run(scenario())
 

@@ -88,7 +88,7 @@ def test_login_accepts_any_email_text_but_bounds_the_password() -> None:
 def test_list_query_defaults_bounds_and_cursor() -> None:
     assert ListUsersQuery.model_validate({}) == ListUsersQuery(limit=20, cursor=None)
     assert ListUsersQuery.model_validate({"limit": "100", "utm": "x"}).limit == 100
-    cursor = encode_cursor("2026-01-01T00:00:00.000Z", "usr_1")
+    cursor = encode_cursor("2026-01-01T00:00:00.000Z", "usr_" + "a" * 24)
     assert ListUsersQuery.model_validate({"cursor": cursor}).cursor == cursor
     for bad in ({"limit": "0"}, {"limit": "101"}, {"limit": "ten"}, {"cursor": "%%%"}, {"cursor": "e30"}):
         with pytest.raises(ValidationError):
