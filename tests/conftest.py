@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -22,8 +23,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -138,10 +140,8 @@ class Live:
     def _add_stdout(self, line: str) -> None:
         record = None
         if line.startswith("{"):
-            try:
+            with contextlib.suppress(ValueError):
                 record = json.loads(line)
-            except ValueError:
-                pass
         with self._changed:
             self._lines.append(line)
             if isinstance(record, dict):
@@ -172,7 +172,7 @@ def _die_with_parent() -> None:
         import ctypes
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:
+    except Exception:  # noqa: BLE001 - best effort: not every libc has prctl
         pass
 
 
@@ -274,7 +274,9 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
             _stop(proc)
             for thread in readers:
                 thread.join(timeout=5)
-            what = f"exited with status {exited}" if exited is not None else f"did not listen within {START_TIMEOUT_S} s"
+            what = (
+                f"exited with status {exited}" if exited is not None else f"did not listen within {START_TIMEOUT_S} s"
+            )
             pytest.fail(f"local runtime ({' '.join(command)}) {what}\n{_dump(live)}", pytrace=False)
         live.base_url = str(live.info.get("url") or live.base_url).rstrip("/")
         yield live
@@ -305,9 +307,7 @@ def _unexpected_5xx_message(lines: list[dict[str, Any]], live: Live) -> str:
 @pytest.fixture(autouse=True)
 def _e2e_live(request: pytest.FixtureRequest):
     """Every e2e test gets ``live``; any test using it gets its slice of the log on failure."""
-    if _is_e2e(request.node):
-        live = request.getfixturevalue("live")
-    elif "live" in request.fixturenames:
+    if _is_e2e(request.node) or "live" in request.fixturenames:
         live = request.getfixturevalue("live")
     else:
         return
@@ -343,7 +343,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if report.failed and start is not None and live is not None and live.local:
         lines = live.raw_lines()[start:]
         if len(lines) > FAILED_TEST_LOG_LINES:
-            lines = [f"... {len(lines) - FAILED_TEST_LOG_LINES} earlier lines in {live.log_path}"] + lines[-FAILED_TEST_LOG_LINES:]
+            lines = [
+                f"... {len(lines) - FAILED_TEST_LOG_LINES} earlier lines in {live.log_path}",
+                *lines[-FAILED_TEST_LOG_LINES:],
+            ]
         report.sections.append((f"local runtime log ({report.when})", "\n".join(lines)))
     return report
 

@@ -55,7 +55,9 @@ def test_request_id_reaches_service_logs(api, live):
     since = live.mark()
     api.get("/health", headers={"X-Request-ID": "trace-health-1"})
     for worker in ("gateway", "users", "orders"):
-        live.wait_for_log(lambda r, w=worker: r.get("request_id") == "trace-health-1" and r.get("worker") == w, since=since)
+        live.wait_for_log(
+            lambda r, w=worker: r.get("request_id") == "trace-health-1" and r.get("worker") == w, since=since
+        )
 
 
 def test_unknown_route_404(api):
@@ -80,7 +82,9 @@ def test_cors_preflight_allowed_origin(api):
 
 
 def test_cors_other_origin_gets_no_allow_origin(api):
-    preflight = api.options("/api/orders", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    preflight = api.options(
+        "/api/orders", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    )
     assert "access-control-allow-origin" not in preflight.headers
     plain = api.get("/health", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in plain.headers
@@ -102,7 +106,9 @@ def test_validation_422_with_field_errors(api):
 
 
 def test_non_json_body_415(api):
-    response = api.post("/api/auth/register", content=b"email=a", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = api.post(
+        "/api/auth/register", content=b"email=a", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert_problem(response, 415)
 
 
@@ -129,7 +135,15 @@ def _forge(claims, secret=b"wrong-secret-wrong-secret-wrong-secret", alg="HS256"
 
 def _claims(**overrides):
     now = int(time.time())
-    return {"sub": "usr_x", "role": "admin", "iat": now, "exp": now + 600, "iss": "edge-api", "aud": "edge-api-clients", **overrides}
+    return {
+        "sub": "usr_x",
+        "role": "admin",
+        "iat": now,
+        "exp": now + 600,
+        "iss": "edge-api",
+        "aud": "edge-api-clients",
+        **overrides,
+    }
 
 
 @pytest.mark.parametrize(
@@ -187,11 +201,22 @@ def test_openapi_lists_every_route(api):
     doc = api.get("/openapi.json").json()
     assert doc["openapi"].startswith("3.1")
     expected = {
-        ("get", "/health"), ("get", "/openapi.json"), ("post", "/api/auth/register"), ("post", "/api/auth/login"),
-        ("get", "/api/users/me"), ("get", "/api/users"), ("get", "/api/users/{id}"), ("patch", "/api/users/{id}"),
-        ("delete", "/api/users/{id}"), ("post", "/api/orders"), ("get", "/api/orders"), ("get", "/api/orders/{id}"),
-        ("post", "/api/orders/{id}/cancel"), ("get", "/api/admin/dead-letters"),
-        ("post", "/api/admin/dead-letters/{id}/replay"), ("get", "/api/admin/maintenance-runs"),
+        ("get", "/health"),
+        ("get", "/openapi.json"),
+        ("post", "/api/auth/register"),
+        ("post", "/api/auth/login"),
+        ("get", "/api/users/me"),
+        ("get", "/api/users"),
+        ("get", "/api/users/{id}"),
+        ("patch", "/api/users/{id}"),
+        ("delete", "/api/users/{id}"),
+        ("post", "/api/orders"),
+        ("get", "/api/orders"),
+        ("get", "/api/orders/{id}"),
+        ("post", "/api/orders/{id}/cancel"),
+        ("get", "/api/admin/dead-letters"),
+        ("post", "/api/admin/dead-letters/{id}/replay"),
+        ("get", "/api/admin/maintenance-runs"),
     }
     expected |= {("head", path) for method, path in expected if method == "get"}  # HEAD wherever GET
     listed = {(method, path) for path, ops in doc["paths"].items() for method in ops}

@@ -6,6 +6,8 @@ itself does not know (a made-up token, lower case) are answered by workerd befor
 worker runs; what matters there is that nothing breaks.
 """
 
+import contextlib
+
 import httpx
 import pytest
 
@@ -64,10 +66,8 @@ def test_odd_methods_leave_the_system_up(api, expect_5xx):
 
 def test_connect_leaves_the_system_up(api):
     """CONNECT is workerd's own business (tunnels): no worker runs, and nothing breaks."""
-    try:
+    with contextlib.suppress(httpx.HTTPError):  # workerd may close the connection; the system must stay up
         api.request("CONNECT", ROUTED_PATH)
-    except httpx.HTTPError:
-        pass  # workerd may close the connection; either way, the system must stay up
     assert_alive(api)
 
 

@@ -32,7 +32,9 @@ def item(**overrides):
 
 
 def create(api, account, body=None, **kwargs):
-    response = api.post("/api/orders", json=body or order_body(), headers={**account.headers, **kwargs.pop("headers", {})}, **kwargs)
+    response = api.post(
+        "/api/orders", json=body or order_body(), headers={**account.headers, **kwargs.pop("headers", {})}, **kwargs
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -91,7 +93,10 @@ def test_create_order_needs_auth(api):
 
 
 def test_boundary_values_accepted(api, user):
-    items = [item(sku=f"S{n}", quantity=1000 if n == 0 else 1, unit_price_cents=100000000 if n == 1 else 0) for n in range(50)]
+    items = [
+        item(sku=f"S{n}", quantity=1000 if n == 0 else 1, unit_price_cents=100000000 if n == 1 else 0)
+        for n in range(50)
+    ]
     items[2] = item(sku="A" * 32)
     order = create(api, user, order_body(items=items))
     assert len(order["items"]) == 50
@@ -120,7 +125,9 @@ def test_create_order_validation_422(api, user, body):
 
 
 def test_create_order_malformed_json_400(api, user):
-    response = api.post("/api/orders", content=b"{not json", headers={**user.headers, "Content-Type": "application/json"})
+    response = api.post(
+        "/api/orders", content=b"{not json", headers={**user.headers, "Content-Type": "application/json"}
+    )
     assert_problem(response, 400)
 
 

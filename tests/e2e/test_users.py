@@ -88,7 +88,16 @@ def test_register_duplicate_409_case_insensitive(api):
         ("name", {"name": "   "}),
         ("name", {"name": "n" * 101}),
     ],
-    ids=["email-plain", "email-double-at", "email-no-dot", "password-7", "password-129", "name-empty", "name-blank", "name-101"],
+    ids=[
+        "email-plain",
+        "email-double-at",
+        "email-no-dot",
+        "password-7",
+        "password-129",
+        "name-empty",
+        "name-blank",
+        "name-101",
+    ],
 )
 def test_register_validation_422(api, field, overrides):
     payload = {"email": fresh_email("v"), "password": PASSWORD, "name": "Valid Name", **overrides}
@@ -284,7 +293,8 @@ def test_patch_other_user_404(api, user, other_user):
 
 
 @pytest.mark.parametrize(
-    "payload", [{"name": ""}, {"name": "   "}, {"name": "n" * 101}, {}, {"name": 5}, {"name": "ok", "role": "admin"}],
+    "payload",
+    [{"name": ""}, {"name": "   "}, {"name": "n" * 101}, {}, {"name": 5}, {"name": "ok", "role": "admin"}],
     ids=["empty", "blank", "long", "missing", "not-string", "extra-field"],
 )
 def test_patch_bad_body_422(api, user, payload):
