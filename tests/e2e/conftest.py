@@ -77,3 +77,11 @@ def admin(live) -> Account:
         me = api.get("/api/users/me", headers={"Authorization": f"Bearer {token.json()['access_token']}"})
         assert me.status_code == 200 and me.json()["role"] == "admin", me.text
         return Account(me.json()["id"], ADMIN_EMAIL, "admin", token.json()["access_token"])
+
+
+@pytest.fixture
+def local(live):
+    """The system, when it is the local runtime started by this run; other targets skip the test."""
+    if not live.local:
+        pytest.skip("a test of the local runtime (its log, doors or state), not of a deployment given by --base-url")
+    return live

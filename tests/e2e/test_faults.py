@@ -19,10 +19,8 @@ COOLDOWN_S = 2  # BREAKER_COOLDOWN_SECONDS in tests/conftest.py TEST_VARS
 
 
 @pytest.fixture
-def inject(live, api, user, expect_5xx):
+def inject(local, api, user, expect_5xx):
     """`with inject("orders", "fail"):` the fault holds inside; after it, the service and its breaker are well again."""
-    if not live.local:
-        pytest.skip("faults are injected by the local runtime only")
 
     @contextmanager
     def injected(worker: str, fault: str) -> Iterator[None]:

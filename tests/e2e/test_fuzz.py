@@ -13,8 +13,6 @@ import subprocess
 import sys
 import uuid
 
-import pytest
-
 from tests.conftest import ROOT, VENV_BIN
 
 PASSWORD = "correct horse battery"
@@ -55,13 +53,6 @@ def fuzz(base_url: str, token: str, *extra: str) -> tuple[int, str]:
 def cases_in(report: str) -> int:
     found = re.search(r"(\d+) generated", report)
     return int(found.group(1)) if found else 0
-
-
-@pytest.fixture
-def local(live):
-    if not live.local:
-        pytest.skip("fuzzing creates many accounts and orders: local runtime only")
-    return live
 
 
 def test_fuzz_as_a_user(local, api):

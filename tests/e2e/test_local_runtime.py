@@ -7,13 +7,6 @@ import pytest
 from tests.toolchain.tools import PINS
 
 
-@pytest.fixture
-def local(live):
-    if not live.local:
-        pytest.skip("a property of the local runtime, not of a deployment given by --base-url")
-    return live
-
-
 def test_health_names_the_pyodide_release_workerd_runs(api, local):
     runtime = api.get("/health").json()["runtime"]
     assert runtime == {**runtime, "pyodide": PINS["pyodide"], "platform": "emscripten", "python": "3.14.2"}

@@ -42,6 +42,15 @@ def guarded(kv: FakeKvBinding | None = None, clock: Clock | None = None) -> tupl
     return GuardedService(client, breaker), client, clock  # type: ignore[arg-type]
 
 
+async def opened() -> tuple[GuardedService, FlakyClient, Clock]:
+    """A breaker just opened by a streak of `threshold` failures."""
+    service, client, clock = guarded()
+    client.failing = True
+    for _ in range(POLICY.threshold):
+        await call(service)
+    return service, client, clock
+
+
 async def call(service: GuardedService) -> int:
     try:
         return (await service.request("GET", "/x", {})).status
@@ -66,10 +75,7 @@ def test_a_streak_of_failures_opens_it_and_it_fails_fast_with_retry_after() -> N
 
 def test_after_the_cooldown_one_probe_goes_through_and_success_closes_it() -> None:
     async def scenario() -> None:
-        service, client, clock = guarded()
-        client.failing = True
-        for _ in range(3):
-            await call(service)
+        service, client, clock = await opened()
         clock.now += 31
         client.failing = False
         assert await call(service) == 200
@@ -80,10 +86,7 @@ def test_after_the_cooldown_one_probe_goes_through_and_success_closes_it() -> No
 
 def test_a_failed_probe_opens_it_again() -> None:
     async def scenario() -> None:
-        service, client, clock = guarded()
-        client.failing = True
-        for _ in range(3):
-            await call(service)
+        service, _, clock = await opened()
         clock.now += 31
         assert await call(service) == 502  # the probe
         record = await service.breaker.record()
