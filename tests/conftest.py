@@ -30,6 +30,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.webhook_receiver import WebhookReceiver
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 E2E_DIR = ROOT / "tests" / "e2e"
@@ -42,6 +44,7 @@ TEST_VARS: dict[str, str] = {
     # Short enough that fault tests (tests/e2e/test_faults.py) take seconds, long enough for a loaded machine.
     "SERVICE_TIMEOUT_MS": "3000",
     "BREAKER_COOLDOWN_SECONDS": "2",
+    "WEBHOOK_SECRET": "test-webhook-secret-for-e2e-only",
 }
 
 START_TIMEOUT_S = 120
@@ -222,7 +225,15 @@ def _dump(live: Live) -> str:
 
 
 @pytest.fixture(scope="session")
-def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+def webhook_receiver():
+    """Where the local runtime's orders worker delivers its webhooks (NOTIFY_WEBHOOK_URL)."""
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture(scope="session")
+def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, webhook_receiver: WebhookReceiver):
     config = request.config
     base_url = config.getoption("--base-url")
     if base_url:
@@ -237,7 +248,7 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     work = tmp_path_factory.mktemp("local-runtime")
     port = _free_port()
     command = [str(node), RUNTIME_MAIN, "--port", str(port), "--persist-to", str(work / "state")]
-    for key, value in TEST_VARS.items():
+    for key, value in {**TEST_VARS, "NOTIFY_WEBHOOK_URL": webhook_receiver.url}.items():
         command += ["--var", f"{key}:{value}"]
     env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
 
