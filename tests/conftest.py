@@ -45,6 +45,9 @@ TEST_VARS: dict[str, str] = {
     "SERVICE_TIMEOUT_MS": "3000",
     "BREAKER_COOLDOWN_SECONDS": "2",
     "WEBHOOK_SECRET": "test-webhook-secret-for-e2e-only",
+    # Short enough that tests/e2e/test_maintenance.py sees keys forgotten and accounts purged.
+    "IDEMPOTENCY_TTL_SECONDS": "3",
+    "USER_PURGE_AFTER_SECONDS": "3",
 }
 
 START_TIMEOUT_S = 120
