@@ -59,6 +59,11 @@ class WebhookReceiver:
             self._deliveries.append(delivery)
             self._changed.notify_all()
 
+    def deliveries(self, order_id: str) -> list[Delivery]:
+        """Every delivery about `order_id` so far, accepted or refused."""
+        with self._changed:
+            return [d for d in self._deliveries if d.event.get("order_id") == order_id]
+
     def wait_for(
         self, order_id: str, count: int = 1, accepted: bool | None = None, timeout: float = 60
     ) -> list[Delivery]:

@@ -5,10 +5,11 @@
 //   ...&fault=hang                                         it never answers (until the fault is cleared)
 //   ...&fault=down                                         its service binding fails to connect
 //   ...&fault=d1-error                                     its D1 database throws on every query
+//   ...&fault=kill-consumer                                its next queue batch dies half way (once)
 //   ...&fault=none                                         back to normal
 //   GET  /cdn-cgi/local/faults                             the faults in force
 
-export const FAULTS = ["fail", "hang", "down", "d1-error", "none"];
+export const FAULTS = ["fail", "hang", "down", "d1-error", "kill-consumer", "none"];
 export const FAULTS_DOOR = "/cdn-cgi/local/faults";
 
 export class Faults {
@@ -21,6 +22,13 @@ export class Faults {
   set(worker, fault) {
     if (fault === "none") this.#byWorker.delete(worker);
     else this.#byWorker.set(worker, fault);
+  }
+
+  /** Whether `worker` has the one-shot `fault`; taking it clears it. */
+  take(worker, fault) {
+    if (this.get(worker) !== fault) return false;
+    this.set(worker, "none");
+    return true;
   }
 
   snapshot() {

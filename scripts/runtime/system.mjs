@@ -65,7 +65,7 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
       return response;
     }
     const payload = await mfRequest.json();
-    if (event === "queue") return runQueue(worker, payload);
+    if (event === "queue") return faults.take(spec.name, "kill-consumer") ? killMidBatch(spec, worker, payload) : runQueue(worker, payload);
     await worker.scheduled({ cron: payload.cron, scheduledTime: payload.scheduledTime, type: "scheduled", noRetry() {} });
     return json(200, {});
   }
@@ -99,6 +99,18 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
     } catch (error) {
       return json(200, { decisions: batch.decisions({ failed: true }), error: String(error?.message ?? error) });
     }
+  }
+
+  /**
+   * The injected death of a consumer: the first half of the batch is handled (its effects
+   * happen), then the invocation dies before any message is acked, so the queue
+   * redelivers the whole batch, as it would after an isolate crash.
+   */
+  async function killMidBatch(spec, worker, payload) {
+    const half = { ...payload, messages: payload.messages.slice(0, Math.ceil(payload.messages.length / 2)) };
+    await worker.queue(new QueueBatch(half)).catch(() => {});
+    log(JSON.stringify({ level: "info", source: "local-runtime", message: "consumer killed mid-batch (injected fault)", worker: spec.name, handled: half.messages.length, of: payload.messages.length }));
+    return json(200, { decisions: [], error: "the consumer was killed mid-batch (injected fault)" });
   }
 
   /**

@@ -89,3 +89,18 @@ def test_the_breaker_opens_fails_fast_and_closes_after_a_good_probe(api, user, i
         assert api.get("/api/users/me", headers=user.headers).status_code == 200  # users has its own breaker
     report = health(api, expect_5xx)
     assert report["status_code"] == 200 and report["breakers"]["orders"] == {"state": "closed", "failures": 0}
+
+
+def test_a_consumer_killed_mid_batch_loses_no_message_and_applies_none_twice(local, api, user, webhook_receiver):
+    """Half a batch is handled, then the consumer dies before acking: the queue redelivers it all."""
+    since = local.mark()
+    assert api.post(f"{DOOR}?worker=orders&fault=kill-consumer").status_code == 200
+    body = {"items": [{"sku": "KILL-1", "quantity": 1, "unit_price_cents": 100}], "currency": "EUR"}
+    orders = [api.post("/api/orders", json=body, headers=user.headers).json()["id"] for _ in range(4)]
+    killed = local.wait_for_log(lambda r: r.get("message", "").startswith("consumer killed mid-batch"), since=since)
+    assert killed["handled"] < killed["of"] or killed["of"] == 1
+    for order_id in orders:  # none lost: every order confirmed, every webhook delivered ...
+        webhook_receiver.wait_for(order_id, accepted=True)
+        assert api.get(f"/api/orders/{order_id}", headers=user.headers).json()["status"] == "confirmed"
+    time.sleep(3)  # ... and none twice, after the redelivery had every chance to repeat them
+    assert {order_id: len(webhook_receiver.deliveries(order_id)) for order_id in orders} == dict.fromkeys(orders, 1)
