@@ -1,15 +1,13 @@
 // Makes miniflare's bindings look to Python the way workerd's do.
 //
 // The `workers` SDK decides how to wrap a binding by its JS constructor name
-// (KvNamespace, D1Database, WorkerQueue, Fetcher, Ratelimit). Miniflare hands Node
-// proxies with no such names, and its Request/Response come from its own copy of
-// undici, so bodies crossing between the two fetch implementations are rebuilt here.
-//
-// Each binding reaches Python as a plain object holding only the methods workerd's
-// binding has. Miniflare's proxies answer every property read with a synchronous round
-// trip to workerd (about 2 ms each), and Pyodide probes many (`then`, `next`, `get`,
-// `has`, `includes`...) whenever such an object crosses into Python.
-import { Request as MfRequest, Response as MfResponse } from "miniflare";
+// (KvNamespace, D1Database, WorkerQueue, Fetcher, Ratelimit). Each binding reaches
+// Python as a plain object of that name holding only the methods workerd's binding
+// has; each call runs in the worker's shim, on miniflare's real binding, over the
+// binding channel (channel.mjs). Service bindings call the target Python worker in
+// this process, as workerd calls a worker on the same machine.
+import { Response as MfResponse } from "miniflare";
+import { awaited } from "./meter.mjs";
 
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 
@@ -29,42 +27,46 @@ export function brand(name, target, overrides = {}) {
 /** The methods of workerd's bindings, by class name: all that Python may call. */
 const BINDING_METHODS = {
   KvNamespace: ["get", "getWithMetadata", "put", "list", "delete"],
-  D1Database: ["prepare", "batch", "exec", "dump"],
+  D1Database: ["batch", "exec", "dump"],
   WorkerQueue: ["send", "sendBatch"],
   Ratelimit: ["limit"],
 };
 const STATEMENT_METHODS = ["first", "all", "run", "raw"];
 
-/** The miniflare object behind each facade, for calls that take facades back (D1's batch). */
-const INNER = new WeakMap();
+/** The `{sql, params}` behind each statement facade, for D1's batch, which takes facades back. */
+const STATEMENTS = new WeakMap();
 
-/** A plain object named `name` whose `methods` call the same methods of `target`. */
-function facade(name, target, methods, overrides = {}) {
+/** A plain object named `name` with `methods`. */
+function facade(name, methods) {
   const Named = { [name]: class {} }[name];
-  const object = new Named();
-  for (const method of methods) object[method] = (...args) => target[method](...args);
-  Object.assign(object, overrides);
-  INNER.set(object, target);
+  return Object.assign(new Named(), methods);
+}
+
+/** `names` as methods that run `binding`'s methods in the shim, each after `check` (injected faults). */
+function remote(channel, binding, names, check = () => {}, statement = undefined) {
+  const call = (method) => (...args) => {
+    check();
+    return awaited(channel.call(binding, method, args, statement));
+  };
+  return Object.fromEntries(names.map((method) => [method, call(method)]));
+}
+
+function statementFacade(channel, binding, check, sql, params) {
+  const object = facade("D1PreparedStatement", {
+    ...remote(channel, binding, STATEMENT_METHODS, check, { sql, params }),
+    bind: (...values) => statementFacade(channel, binding, check, sql, values),
+  });
+  STATEMENTS.set(object, { sql, params });
   return object;
 }
 
-/** A D1 call that first asks `check` (the runtime's injected faults) whether the database is up. */
-const guarded = (check, call) => async (...args) => {
-  check();
-  return call(...args);
-};
-
-function statement(target, check) {
-  const calls = Object.fromEntries(STATEMENT_METHODS.map((m) => [m, guarded(check, (...a) => target[m](...a))]));
-  return facade("D1PreparedStatement", target, [], { ...calls, bind: (...values) => statement(target.bind(...values), check) });
-}
-
-function binding(name, target, check) {
-  if (name !== "D1Database") return facade(name, target, BINDING_METHODS[name]);
-  return facade(name, target, BINDING_METHODS[name], {
-    prepare: (sql) => statement(target.prepare(sql), check),
-    batch: guarded(check, (statements) => target.batch(Array.from(statements, (s) => INNER.get(s) ?? s))),
-    exec: guarded(check, (sql) => target.exec(sql)),
+function d1Facade(channel, binding, check) {
+  const methods = remote(channel, binding, BINDING_METHODS.D1Database, check);
+  const batch = methods.batch;
+  return facade("D1Database", {
+    ...methods,
+    prepare: (sql) => statementFacade(channel, binding, check, sql, []),
+    batch: (statements) => batch(Array.from(statements, (s) => STATEMENTS.get(s))),
   });
 }
 
@@ -112,45 +114,38 @@ export async function toMiniflareResponse(response) {
   });
 }
 
-/** A service binding whose fetch takes and returns Node's Request/Response, like workerd's Fetcher. */
-export function fetcher(service, checkReachable) {
-  const impl = {
-    async fetch(input, init) {
-      checkReachable();
-      const request = new Request(input, init);
-      const outgoing = new MfRequest(request.url, {
-        method: request.method,
-        headers: [...request.headers],
-        body: await bodyOf(request),
-      });
-      const response = await service.fetch(outgoing);
-      return new Response(await responseBody(response), {
-        status: response.status,
-        statusText: response.statusText,
-        headers: [...response.headers],
-      });
+/** A service binding: `serve(request)` runs the target worker here; `check` (injected faults) comes first. */
+function serviceFacade(serve, check) {
+  return facade("Fetcher", {
+    fetch: (input, init) => {
+      check();
+      return awaited(serve(new Request(input, init)));
     },
-  };
-  return facade("Fetcher", impl, ["fetch"]);
+  });
 }
 
 /**
  * The env a Python worker sees: its vars as strings and its bindings under workerd's
- * class names. `mfBindings` comes from `Miniflare.getBindings(worker)`; `faults` are the
- * runtime's injected faults (scripts/runtime/faults.mjs), checked on D1 and service calls.
+ * class names. `channel` is its shim's binding channel; `serve(worker, request)` runs
+ * the named worker's fetch; `faults` are the runtime's injected faults
+ * (scripts/runtime/faults.mjs), checked on D1 and service calls.
  */
-export function pythonEnv(spec, mfBindings, faults) {
+export function pythonEnv(spec, { channel, serve, faults }) {
   const { workerOptions } = spec;
   const env = { ...workerOptions.bindings };
   const wrap = (names, make) => {
-    for (const [name, target] of Object.entries(names ?? {})) env[name] = make(mfBindings[name], target);
+    for (const [name, target] of Object.entries(names ?? {})) env[name] = make(name, target);
   };
   const d1Check = () => faults.checkD1(spec.name);
-  wrap(workerOptions.kvNamespaces, (b) => binding("KvNamespace", b));
-  wrap(workerOptions.d1Databases, (b) => binding("D1Database", b, d1Check));
-  wrap(workerOptions.queueProducers, (b) => binding("WorkerQueue", b));
-  wrap(workerOptions.ratelimits, (b) => binding("Ratelimit", b));
-  wrap(workerOptions.serviceBindings, (b, target) => fetcher(b, () => faults.checkReachable(serviceName(target))));
+  const plain = (kind) => (name) => facade(kind, remote(channel, name, BINDING_METHODS[kind]));
+  wrap(workerOptions.kvNamespaces, plain("KvNamespace"));
+  wrap(workerOptions.d1Databases, (name) => d1Facade(channel, name, d1Check));
+  wrap(workerOptions.queueProducers, plain("WorkerQueue"));
+  wrap(workerOptions.ratelimits, plain("Ratelimit"));
+  wrap(workerOptions.serviceBindings, (name, target) => {
+    const worker = serviceName(target);
+    return serviceFacade((request) => serve(worker, request), () => faults.checkReachable(worker));
+  });
   return env;
 }
 

@@ -2,7 +2,9 @@
 // the real bindings, queues and triggers from the worker's config; every event it gets
 // goes over the function-valued service binding BRIDGE to Node, which runs the Python
 // worker and answers. Queue outcomes (ack/retry per message) are applied here, so
-// retries, delays and dead-lettering are miniflare's own.
+// retries, delays and dead-lettering are miniflare's own. The Python worker's binding
+// calls come back the other way, over the shim's binding channel (channel.mjs).
+import { CHANNEL_SHIM_SOURCE } from "./channel.mjs";
 
 export const BRIDGE = "__PYTHON_BRIDGE";
 export const EVENT_HEADER = "x-local-runtime-event";
@@ -30,8 +32,11 @@ async function settle(response, what) {
   throw new Error(what + " failed in Python: " + (await response.text()));
 }
 
+${CHANNEL_SHIM_SOURCE}
+
 export default {
   async fetch(request, env) {
+    if (isChannel(request, env)) return openChannel(request, env);
     const headers = new Headers(request.headers);
     headers.set(EVENT, "fetch");
     headers.set(METHOD, request.method);

@@ -1,6 +1,8 @@
 // The whole system offline: miniflare with one shim worker per Python worker, real
 // KV/D1/Queues/rate limits from the wrangler configs, and one Pyodide interpreter per
-// worker behind the shims. Only the gateway listens on a port.
+// worker behind the shims. Only the gateway listens on a port. A request's path:
+// client -> gateway shim -> Node -> gateway's Python; its binding calls run in its shim
+// over the binding channel; its service binding calls run the service's Python here.
 //
 // Start-up: the interpreters load while miniflare starts; every event the shims bridge
 // waits for `ready` (all workers imported, all migrations applied), so nothing is
@@ -8,8 +10,10 @@
 import path from "node:path";
 import { Miniflare } from "miniflare";
 import { pythonEnv, toMiniflareResponse, toNodeRequest } from "./bindings.mjs";
+import { BindingChannel, CHANNEL_TOKEN_VAR } from "./channel.mjs";
 import { CONFIG_PATHS, collectModules, readWorker } from "./config.mjs";
 import { FAULTS, FAULTS_DOOR, Faults } from "./faults.mjs";
+import { metered } from "./meter.mjs";
 import { applyMigrations } from "./migrations.mjs";
 import { PythonWorker } from "./pyworker.mjs";
 import { QueueBatch } from "./queues.mjs";
@@ -55,22 +59,35 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
       const url = new URL(mfRequest.url);
       if (spec === gateway && SCHEDULED_DOORS.includes(url.pathname)) return runScheduled(url);
       if (spec === gateway && url.pathname === FAULTS_DOOR) return setFault(mfRequest.method, url);
-      const fault = faults.get(spec.name);
-      if (fault === "fail") return new Response("Internal Server Error (injected fault)", { status: 500 });
-      if (fault === "hang") await faults.untilCleared(spec.name);
       const started = performance.now();
       const request = await toNodeRequest(mfRequest, METHOD_HEADER, [EVENT_HEADER]);
-      const response = await guard(spec, () => worker.fetch(request));
-      if (spec === gateway) accessLog(request, url, response, started);
+      const usage = {};
+      const response = await serveFetch(spec, request, usage);
+      if (spec === gateway) accessLog(request, url, response, started, usage);
       return response;
     }
     const payload = await mfRequest.json();
-    if (event === "queue") return faults.take(spec.name, "kill-consumer") ? killMidBatch(spec, worker, payload) : runQueue(worker, payload);
+    if (event === "queue") return faults.take(spec.name, "kill-consumer") ? killMidBatch(spec, worker, payload) : runQueue(spec, worker, payload);
     await worker.scheduled({ cron: payload.cron, scheduledTime: payload.scheduledTime, type: "scheduled", noRetry() {} });
     return json(200, {});
   }
 
-  function accessLog(request, url, response, started) {
+  /** One request to a worker, from the port or over a service binding, its Python time added to `usage`. */
+  async function serveFetch(spec, request, usage) {
+    const fault = faults.get(spec.name);
+    if (fault === "fail") return new Response("Internal Server Error (injected fault)", { status: 500 });
+    if (fault === "hang") await faults.untilCleared(spec.name);
+    return metered(spec.alias, () => guard(spec, () => python.get(spec.name).fetch(request)), usage);
+  }
+
+  /** A service binding's call: the target worker, in this process. */
+  function serve(name, request) {
+    const spec = specs.find((s) => s.name === name);
+    if (!spec) return Promise.reject(new Error(`no worker named ${name} in this system`));
+    return serveFetch(spec, request);
+  }
+
+  function accessLog(request, url, response, started, usage) {
     log(JSON.stringify({
       source: "local-runtime",
       request_id: response.headers.get("x-request-id"),
@@ -78,6 +95,7 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
       path: url.pathname,
       status: response.status,
       duration_ms: Math.round((performance.now() - started) * 10) / 10,
+      python_ms: usage,
     }));
   }
 
@@ -91,12 +109,14 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
     }
   }
 
-  async function runQueue(worker, payload) {
+  /** A consumer that throws fails its whole batch (retried by the queue) and logs an error, as workerd does. */
+  async function runQueue(spec, worker, payload) {
     const batch = new QueueBatch(payload);
     try {
       await worker.queue(batch);
       return json(200, { decisions: batch.decisions() });
     } catch (error) {
+      log(JSON.stringify({ level: "error", worker: spec.name, message: "queue consumer failed", queue: payload.queue, error: message(error) }));
       return json(200, { decisions: batch.decisions({ failed: true }), error: String(error?.message ?? error) });
     }
   }
@@ -153,6 +173,7 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
     return json(200, { faults: faults.snapshot() });
   }
 
+  const token = BindingChannel.token();
   const state = (kind) => path.join(persistTo, "v3", kind);
   mf = new Miniflare({
     host,
@@ -169,6 +190,7 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
       modulesRules: undefined,
       compatibilityDate: SHIM_COMPAT_DATE,
       compatibilityFlags: [],
+      bindings: { ...spec.workerOptions.bindings, [CHANNEL_TOKEN_VAR]: token },
       serviceBindings: { ...spec.workerOptions.serviceBindings, [BRIDGE]: bridgeFor(spec) },
     })),
   });
@@ -182,7 +204,8 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
     for (const [index, spec] of specs.entries()) {
       const mfBindings = await mf.getBindings(spec.name);
       await applyMigrations(spec, mfBindings, log);
-      workers[index].env = pythonEnv(spec, mfBindings, faults);
+      const channel = await BindingChannel.open(mf, spec.name, token);
+      workers[index].env = pythonEnv(spec, { channel, serve, faults });
       python.set(spec.name, workers[index]);
     }
     opened();

@@ -10,4 +10,4 @@ from shared.platform import serve
 
 class Default(WorkerEntrypoint):
     async def fetch(self, request: Any) -> Any:
-        return await serve(request, WORKER, lambda: build_app(self.env))
+        return await serve(request, WORKER, build_app, self.env)

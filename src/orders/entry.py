@@ -14,7 +14,7 @@ from shared.platform import serve
 
 class Default(WorkerEntrypoint):
     async def fetch(self, request: Any) -> Any:
-        return await serve(request, WORKER, lambda: build_app(self.env))
+        return await serve(request, WORKER, build_app, self.env)
 
     async def queue(self, batch: Any, *_: Any) -> None:
         messages = list(batch.messages)

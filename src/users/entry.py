@@ -10,7 +10,7 @@ from users.app import WORKER, build_app, run_scheduled
 
 class Default(WorkerEntrypoint):
     async def fetch(self, request: Any) -> Any:
-        return await serve(request, WORKER, lambda: build_app(self.env))
+        return await serve(request, WORKER, build_app, self.env)
 
     async def scheduled(self, controller: Any) -> None:
         """Cron trigger (or the local scheduled door): `controller.cron` names the schedule."""

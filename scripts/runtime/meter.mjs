@@ -1,0 +1,39 @@
+// Python time per worker per event, counted as `wrangler tail` counts CPU time: the
+// time the worker runs, not the time it waits on bindings (KV, D1, queues, rate
+// limits, service bindings). A worker's time is its wall time minus the time its
+// awaited binding calls took; a service it calls is metered as its own worker.
+//
+// Exact when one event at a time runs in an interpreter; with events overlapping in one
+// interpreter, each one's wall time also holds the others' Python that ran meanwhile.
+import { AsyncLocalStorage } from "node:async_hooks";
+
+const current = new AsyncLocalStorage();
+
+const round = (ms) => Math.round(ms * 100) / 100;
+
+/**
+ * Runs `run` as `worker`'s part of an event and adds its Python time to `usage`
+ * (`{worker: ms}`), which a nested call (a service binding) shares with its caller.
+ */
+export async function metered(worker, run, usage = current.getStore()?.usage ?? {}) {
+  const meter = { waited: 0, inflight: 0, since: 0, usage };
+  const started = performance.now();
+  try {
+    return await current.run(meter, run);
+  } finally {
+    usage[worker] = round((usage[worker] ?? 0) + performance.now() - started - meter.waited);
+  }
+}
+
+/**
+ * A binding call's promise, its time counted as waiting for the event that made it.
+ * Calls in flight together (an `asyncio.gather`) count once: the union of their spans.
+ */
+export function awaited(promise) {
+  const meter = current.getStore();
+  if (!meter) return promise;
+  if (meter.inflight++ === 0) meter.since = performance.now();
+  return promise.finally(() => {
+    if (--meter.inflight === 0) meter.waited += performance.now() - meter.since;
+  });
+}
