@@ -72,21 +72,27 @@ class CircuitBreaker:
     async def _save(self, record: BreakerRecord) -> None:
         await self._store.put_json(self._key, asdict(record), _RECORD_TTL_SECONDS)
 
-    async def admit(self) -> None:
-        """Let a call through, or raise 503 with the seconds until the next probe."""
+    async def admit(self) -> BreakerRecord:
+        """Let a call through (the record it was let through on), or raise 503 with the seconds until the next probe."""
         record = await self.record()
         now = self._now()
         if record.state == "closed":
-            return
+            return record
         waited = now - record.since
         if waited < self._policy.cooldown_seconds:
             retry_after = max(1, round(self._policy.cooldown_seconds - waited))
             raise ServiceError(self.service, 503, f"{self.service} is failing; retry in {retry_after} s", retry_after)
-        await self._save(BreakerRecord("half-open", record.failures, now))  # this call is the probe
+        probe = BreakerRecord("half-open", record.failures, now)  # this call is the probe
+        await self._save(probe)
+        return probe
 
-    async def succeeded(self) -> None:
-        record = await self.record()
-        if record != BreakerRecord():
+    async def succeeded(self, admitted: BreakerRecord) -> None:
+        """Close the breaker, unless the record the call was admitted on shows it closed and clean.
+
+        Trusting that record saves a KV read on every successful call; a failure another
+        isolate recorded meanwhile is then cleared a call later than it could be.
+        """
+        if admitted != BreakerRecord():
             await self._save(BreakerRecord())
 
     async def failed(self) -> None:
@@ -109,13 +115,13 @@ class GuardedService:
         self.breaker = breaker
 
     async def request(self, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> HttpResponse:
-        await self.breaker.admit()
+        admitted = await self.breaker.admit()
         try:
             response = await self.client.request(method, path, headers, body)
         except ServiceError:
             await self.breaker.failed()
             raise
-        await self.breaker.succeeded()
+        await self.breaker.succeeded(admitted)
         return response
 
     async def state(self) -> dict[str, Any]:

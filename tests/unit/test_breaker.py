@@ -125,12 +125,13 @@ def test_state_is_shared_through_the_store_not_kept_in_memory() -> None:
     run(scenario())
 
 
-def test_a_healthy_service_costs_no_writes() -> None:
+def test_a_healthy_service_costs_one_kv_read_per_call_and_no_writes() -> None:
     async def scenario() -> None:
         kv = FakeKvBinding()
         service, _, _ = guarded(kv)
         for _ in range(5):
-            await call(service)
+            with kv.invocation(limit=1):  # the admit's read: a second operation would raise
+                assert await call(service) == 200
         assert kv.values == {}
 
     run(scenario())
