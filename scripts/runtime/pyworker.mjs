@@ -25,10 +25,16 @@ export function wheelsDirFor(root, release) {
 }
 
 export class PythonWorker {
-  /** @param {import('./config.mjs').WorkerSpec} spec */
-  constructor(spec, { wheelsDir, modules, log }) {
+  /**
+   * @param {import('./config.mjs').WorkerSpec} spec
+   * `extraWheelsDirs`: more wheel dirs to unpack after the release's own (the benchmark's
+   * FastAPI wheels); `beforeImport(py)`: called once the packages and modules are in place,
+   * just before the main module is imported (the benchmark times imports there).
+   */
+  constructor(spec, { wheelsDir, modules, log, extraWheelsDirs = [], beforeImport = null }) {
     this.spec = spec;
-    this.wheelsDir = wheelsDirFor(wheelsDir, spec.release);
+    this.wheelsDirs = [wheelsDirFor(wheelsDir, spec.release), ...extraWheelsDirs];
+    this.beforeImport = beforeImport;
     this.modules = modules;
     this.log = log;
     this.env = null;
@@ -54,9 +60,11 @@ export class PythonWorker {
     if (py.version !== this.spec.release.pyodide) {
       throw new WorkerImportError(`worker ${this.spec.name} needs Pyodide ${this.spec.release.pyodide}, but loaded ${py.version}`);
     }
-    for (const wheel of fs.readdirSync(this.wheelsDir).filter((f) => f.endsWith(".whl")).sort()) {
-      const bytes = new Uint8Array(fs.readFileSync(path.join(this.wheelsDir, wheel)));
-      await py.unpackArchive(bytes, "wheel", { extractDir: py.FS.sitePackages ?? "/lib/python3.14/site-packages" });
+    for (const dir of this.wheelsDirs) {
+      for (const wheel of fs.readdirSync(dir).filter((f) => f.endsWith(".whl")).sort()) {
+        const bytes = new Uint8Array(fs.readFileSync(path.join(dir, wheel)));
+        await py.unpackArchive(bytes, "wheel", { extractDir: py.FS.sitePackages ?? "/lib/python3.14/site-packages" });
+      }
     }
     py.registerJsModule("_cloudflare_compat_flags", COMPAT_FLAGS);
     py.registerJsModule("_pyodide_entrypoint_helper", this.#entrypointHelper());
@@ -67,6 +75,7 @@ export class PythonWorker {
     }
     py.FS.writeFile("/session/_edge_local_host.py", fs.readFileSync(path.join(HERE, "host.py")));
     py.runPython(`import sys; sys.path[:0] = ["${APP_DIR}", "/session"]`);
+    await this.beforeImport?.(py);
     this.host = py.pyimport("_edge_local_host");
     const failure = this.host.load(path.basename(this.spec.mainPath, ".py"));
     if (failure) {
