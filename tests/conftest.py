@@ -6,15 +6,20 @@
   fresh state dir, once, the first time a test needs it. Tests under tests/unit never
   start it.
 * Fixtures: ``live`` (session; ``.base_url``, ``.local``/``.is_local``, ``.logs()``,
-  ``.wait_for_log()``), ``client`` (an ``httpx.Client`` on the base URL) and
-  ``expect_5xx`` (declare a request whose 5xx status is intended).
-* When the runtime was started here, every log line with a numeric ``status`` >= 500
-  whose ``request_id`` no test declared with ``expect_5xx`` fails the session.
+  ``.wait_for_log()``), ``client`` (an ``httpx.Client`` on the base URL),
+  ``expect_5xx`` (declare a request whose 5xx answer, and every error line about it, is
+  intended) and ``expect_error`` (declare an error line by its message).
+* The error audit (tests/log_audit.py), when the runtime was started here: a test owns
+  the log lines logged from its set-up to its teardown. A line with a ``status`` >= 500
+  or ``"level": "error"`` that its test did not declare, or a declaration its span does
+  not bear out, fails that test at teardown; such a line logged while no test ran fails
+  the session. Each failure names the request and the test that sent it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -30,6 +35,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.log_audit import Declarations, Span, describe, missing, outside, undeclared
 from tests.webhook_receiver import WebhookReceiver
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +66,9 @@ _INTERRUPTED = pytest.StashKey[bool]()
 _FINISHING = pytest.StashKey[bool]()
 _UNEXPECTED_5XX = pytest.StashKey[list]()
 _RAISED_5XX = pytest.StashKey[bool]()
+_DECLARED = pytest.StashKey[Declarations]()
+_CALL_PASSED = pytest.StashKey[bool]()
+_BARRIERS = itertools.count(1)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -94,7 +103,7 @@ class Live:
         self._lines: list[str] = []  # every stdout line, as printed
         self._records: list[dict[str, Any]] = []  # the stdout lines that are JSON objects
         self._stderr: list[str] = []
-        self._expected_5xx: set[str] = set()
+        self.spans: list[Span] = []  # what each finished test logged, for the audit
         self._changed = threading.Condition()
         # The status of the first answer to `GET /health` sent from the moment the runtime
         # was spawned (None: nothing answered). Start-up must hold requests until the
@@ -134,13 +143,23 @@ class Live:
                     raise AssertionError(f"no log line matched within {timeout} s")
                 self._changed.wait(left)
 
-    def expect_5xx(self, request_id: str) -> None:
-        with self._changed:
-            self._expected_5xx.add(request_id)
+    def barrier(self) -> int:
+        """A ``mark()`` after every line of the requests answered so far.
 
-    def unexpected_5xx(self) -> list[dict[str, Any]]:
+        Why: the runtime logs a request's lines before it answers, but they reach this
+        process through a pipe and a reader thread; once the access line of one more
+        request (an unknown route) is in, so are the lines of every earlier answer."""
+        n = next(_BARRIERS)
+        request_id, since = f"log-barrier-{n}", self.mark()
+        headers = {"X-Request-ID": request_id, "CF-Connecting-IP": f"203.0.113.{n % 250 + 1}"}
+        with contextlib.suppress(httpx.HTTPError, AssertionError):  # a dead runtime fails its tests itself
+            httpx.get(f"{self.base_url}/__log-barrier__", headers=headers, timeout=30)
+            self.wait_for_log(lambda r: r.get("request_id") == request_id and "status" in r, timeout=30, since=since)
+        return self.mark()
+
+    def audit_outside_tests(self) -> list[str]:
         with self._changed:
-            return [r for r in self._records if _is_5xx(r) and r.get("request_id") not in self._expected_5xx]
+            return [describe(self._records, self.spans, at) for at in outside(self._records, self.spans)]
 
     # -- fed by the reader threads --
     def _add_stdout(self, line: str) -> None:
@@ -159,11 +178,6 @@ class Live:
     def _add_stderr(self, line: str) -> None:
         with self._changed:
             self._stderr.append(line)
-
-
-def _is_5xx(record: dict[str, Any]) -> bool:
-    status = record.get("status")
-    return isinstance(status, (int, float)) and not isinstance(status, bool) and status >= 500
 
 
 def _free_port() -> int:
@@ -300,9 +314,9 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
             thread.join(timeout=5)
         live.log_path.write_text(_dump(live) + "\n", encoding="utf-8")
 
-    # The 5xx audit. Raised here it is an error in the last test's teardown; when the
-    # teardown runs inside pytest_sessionfinish (-x, Ctrl-C) pytest_sessionfinish reports it.
-    unexpected = live.unexpected_5xx()
+    # The audit of what no test owns. Raised here it is an error in the last test's teardown;
+    # when the teardown runs inside pytest_sessionfinish (-x, Ctrl-C) pytest_sessionfinish reports it.
+    unexpected = live.audit_outside_tests()
     if unexpected and not config.stash.get(_INTERRUPTED, False):
         config.stash[_UNEXPECTED_5XX] = unexpected
         if not config.stash.get(_FINISHING, False):
@@ -310,23 +324,47 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
             pytest.fail(_unexpected_5xx_message(unexpected, live), pytrace=False)
 
 
-def _unexpected_5xx_message(lines: list[dict[str, Any]], live: Live) -> str:
-    shown = "\n".join(json.dumps(line) for line in lines)
+def _unexpected_5xx_message(problems: list[str], live: Live) -> str:
+    shown = "\n".join(problems)
     return (
-        f"the local runtime logged {len(lines)} 5xx response(s) no test declared with expect_5xx "
+        f"the local runtime logged {len(problems)} 5xx or error line(s) while no test ran "
         f"(full log: {live.log_path}):\n{shown}"
     )
 
 
 @pytest.fixture(autouse=True)
 def _e2e_live(request: pytest.FixtureRequest):
-    """Every e2e test gets ``live``; any test using it gets its slice of the log on failure."""
-    if _is_e2e(request.node) or "live" in request.fixturenames:
-        live = request.getfixturevalue("live")
-    else:
+    """Every e2e test gets ``live``; any test using it gets its slice of the log on failure
+    and has the lines it logged audited at its teardown."""
+    if not (_is_e2e(request.node) or "live" in request.fixturenames):
+        yield
         return
-    if live.local:
-        request.node.stash[_LOG_START] = len(live.raw_lines())
+    live = request.getfixturevalue("live")
+    if not live.local:
+        yield
+        return
+    request.node.stash[_LOG_START] = len(live.raw_lines())
+    declared = request.node.stash.setdefault(_DECLARED, Declarations())
+    span = Span(request.node.nodeid, live.mark(), 0)
+    yield
+    span = Span(span.test, span.start, live.barrier())
+    live.spans.append(span)
+    _audit(live, span, declared, check_missing=request.node.stash.get(_CALL_PASSED, False))
+
+
+def _audit(live: Live, span: Span, declared: Declarations, check_missing: bool) -> None:
+    """Fails the test whose span holds an undeclared problem, or (when it passed) lacks a declared one."""
+    records = live.logs()
+    problems = [describe(records, live.spans, at) for at in undeclared(records, span, declared)]
+    if check_missing:
+        problems += missing(records, span, declared)
+    if problems:
+        shown = "\n".join(problems)
+        pytest.fail(
+            f"the error audit of what this test logged (declare intended ones with expect_5xx or expect_error; "
+            f"full log: {live.log_path}):\n{shown}",
+            pytrace=False,
+        )
 
 
 @pytest.fixture
@@ -336,22 +374,34 @@ def client(live: Live):
 
 
 @pytest.fixture
-def expect_5xx(live: Live) -> Callable[[Any], str | None]:
-    """``expect_5xx(request_id_or_response)``: that request's 5xx is intended, not a bug."""
+def expect_5xx(request: pytest.FixtureRequest, live: Live) -> Callable[[Any], str | None]:
+    """``expect_5xx(request_id_or_response)``: that request's 5xx, and the error lines about it,
+    are intended by this test; the test fails if that request logged no 5xx while it ran."""
+    declared = request.node.stash.setdefault(_DECLARED, Declarations())
 
     def declare(target: Any) -> str | None:
         request_id = target.headers.get("x-request-id") if isinstance(target, httpx.Response) else target
         if not request_id:
             raise ValueError(f"expect_5xx needs a request id (an x-request-id header), got {target!r}")
-        live.expect_5xx(str(request_id))
+        declared.requests.append(str(request_id))
         return str(request_id)
 
     return declare
 
 
+@pytest.fixture
+def expect_error(request: pytest.FixtureRequest, live: Live) -> Callable[[str], None]:
+    """``expect_error(message_part)``: error lines whose message contains it are intended by
+    this test (a failed cron run, a dead interpreter); the test fails if none was logged."""
+    declared = request.node.stash.setdefault(_DECLARED, Declarations())
+    return declared.errors.append
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
+    if report.when == "call":
+        item.stash[_CALL_PASSED] = report.passed
     start = item.stash.get(_LOG_START, None)
     live = item.config.stash.get(_LIVE, None)
     if report.failed and start is not None and live is not None and live.local:
@@ -386,7 +436,7 @@ class _SessionAudit:
             reporter = self.config.pluginmanager.get_plugin("terminalreporter")
             if reporter is not None:
                 reporter.ensure_newline()
-                reporter.write_sep("=", "unexpected 5xx responses", red=True)
+                reporter.write_sep("=", "5xx or error lines logged while no test ran", red=True)
                 reporter.write_line(message)
             else:
                 print(message, file=sys.stderr)

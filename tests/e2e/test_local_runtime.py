@@ -6,6 +6,8 @@ import pytest
 
 from tests.toolchain.tools import PINS
 
+from .test_faults import DOOR as FAULTS_DOOR
+
 
 def test_health_names_the_pyodide_release_workerd_runs(api, local):
     runtime = api.get("/health").json()["runtime"]
@@ -46,3 +48,17 @@ def test_scheduled_door_names_the_workers_it_knows(api, local):
     response = door(api, "/cdn-cgi/local/scheduled", worker="gateway")
     assert response.status_code == 404
     assert {w["worker"] for w in response.json()["workers"]} == {"users", "orders"}
+
+
+def test_a_failed_cron_run_fails_at_the_door_and_in_the_log(api, local, expect_error):
+    """The users' database down: every maintenance task fails and the run ends failed, as
+    operators would see it (the door's outcome, error lines naming the task)."""
+    assert api.post(f"{FAULTS_DOOR}?worker=users&fault=d1-error").status_code == 200
+    try:
+        response = door(api, "/cdn-cgi/local/scheduled", worker="users", cron="0 3 * * *")
+    finally:
+        api.post(f"{FAULTS_DOOR}?worker=users&fault=none")
+    assert response.status_code == 500, response.text
+    assert response.json()["worker"] == "users" and response.json()["outcome"] != "ok"
+    expect_error("maintenance task failed")
+    expect_error("bridge failed")  # how the runtime logs the handler's exception (the summary's write failed too)
