@@ -5,11 +5,13 @@
 //   ...&fault=hang                                         it never answers (until the fault is cleared)
 //   ...&fault=down                                         its service binding fails to connect
 //   ...&fault=d1-error                                     its D1 database throws on every query
+//   ...&fault=d1-error-after-a-query                       its D1 database answers one more query, then
+//                                                          throws on every query (a request dies half way)
 //   ...&fault=kill-consumer                                its next queue batch dies half way (once)
 //   ...&fault=none                                         back to normal
 //   GET  /cdn-cgi/local/faults                             the faults in force
 
-export const FAULTS = ["fail", "hang", "down", "d1-error", "kill-consumer", "none"];
+export const FAULTS = ["fail", "hang", "down", "d1-error", "d1-error-after-a-query", "kill-consumer", "none"];
 export const FAULTS_DOOR = "/cdn-cgi/local/faults";
 
 export class Faults {
@@ -45,7 +47,8 @@ export class Faults {
 
   /** Throws as workerd's D1 does when the database fails, if `worker`'s database is set to. */
   checkD1(worker) {
-    if (this.get(worker) === "d1-error") throw new Error("D1_ERROR: injected fault: the database is unavailable");
+    if (this.take(worker, "d1-error-after-a-query")) this.set(worker, "d1-error");
+    else if (this.get(worker) === "d1-error") throw new Error("D1_ERROR: injected fault: the database is unavailable");
   }
 
   /** Throws as a service binding does when the target cannot be reached, if it is set to. */

@@ -8,6 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from .conftest import sign_up
+from .test_faults import DOOR
 from .test_gateway import assert_problem
 
 CONFIRM_TIMEOUT_S = 15
@@ -161,6 +162,33 @@ def test_idempotency_same_key_other_body_422(api, user):
     create(api, user, headers={"Idempotency-Key": key})
     other = order_body(items=[item(quantity=7)])
     assert_problem(api.post("/api/orders", json=other, headers={**user.headers, "Idempotency-Key": key}), 422)
+
+
+def test_idempotency_key_still_in_flight_409(local, api, user, expect_5xx):
+    headers = stranded_key(local, api, user, expect_5xx)
+    problem = assert_problem(api.post("/api/orders", json=order_body(), headers=headers), 409)
+    assert "in progress" in problem["detail"]
+    assert api.get("/api/orders", headers=user.headers).json()["items"] == []
+
+
+def stranded_key(local, api, user, expect_5xx, attempts: int = 3) -> dict:
+    """Headers whose Idempotency-Key a create that died half way left in flight: D1 answers
+    its claim, then fails, so neither the order nor the key's release lands. A queue
+    consumer may spend the one good query first; then nothing was claimed: a new key tries again."""
+    for _ in range(attempts):
+        headers = {**user.headers, "Idempotency-Key": f"stranded-{uuid.uuid4().hex}"}
+        since = local.mark()
+        assert api.post(f"{DOOR}?worker=orders&fault=d1-error-after-a-query").status_code == 200
+        try:
+            died = api.post("/api/orders", json=order_body(), headers=headers)
+        finally:
+            api.post(f"{DOOR}?worker=orders&fault=none")
+        assert died.status_code == 502, died.text
+        request_id = expect_5xx(died)
+        local.barrier()  # every line of that answer is in
+        if any(r.get("request_id") == request_id and "release" in r.get("message", "") for r in local.logs(since)):
+            return headers
+    raise AssertionError(f"no create died with its key claimed in {attempts} attempts")
 
 
 def test_idempotency_key_too_long_422(api, user):
