@@ -50,21 +50,24 @@ def app_for(build: Build, env: Any) -> WorkerApp[Any]:
     1 ms of CPU per request in Pyodide. Another env gets its own app; an app holds no
     request's state.
     """
-    identity = _identity_of(env)
+    inner = _unwrapped(env)
     cached = _apps.get(build)
-    if cached is not None and cached[0] == identity:
+    if cached is not None and _same(cached[0], inner):
         return cached[1]
     app = build(env)
-    _apps[build] = (identity, app)
+    _apps[build] = (inner, app)
     return app
 
 
-def _identity_of(env: Any) -> Any:
-    """What stays the same for the same env: under the SDK's per-request wrapper
-    (`_EnvWrapper._env`) a new JsProxy each time, so its JS object's `js_id`; a plain
-    object (CPython tests) is itself."""
-    inner = getattr(env, "_env", env)
-    return getattr(inner, "js_id", inner)
+def _unwrapped(env: Any) -> Any:
+    """The object under the SDK's per-request env wrapper (`_EnvWrapper._env`)."""
+    return getattr(env, "_env", env)
+
+
+def _same(kept: Any, given: Any) -> bool:
+    """Whether two envs are one object: each request's JsProxy is new, and `==` on two
+    JsProxies compares the JS objects (`===`)."""
+    return kept is given or (hasattr(given, "js_id") and kept == given)
 
 
 async def serve(request: Any, worker: str, build: Build, env: Any) -> Response:
