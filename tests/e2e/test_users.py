@@ -312,6 +312,7 @@ def test_delete_self_then_gone(api, admin, user):
     assert response.content == b""
     assert_problem(login(api, user.email), 401)
     assert_problem(api.get(f"/api/users/{user.id}", headers=admin.headers), 404)
+    assert_problem(api.get("/api/users/me", headers=user.headers), 404)  # the token outlives the account
     assert_problem(api.delete(f"/api/users/{user.id}", headers=user.headers), 404)
     listed = api.get("/api/users", headers=admin.headers, params={"limit": 100})
     ids = set()
