@@ -17,6 +17,14 @@ const COMPAT_FLAGS = {
 
 export class WorkerImportError extends Error {}
 
+/**
+ * A promise of what `value` settles to, its `then` called now: Pyodide passes a Python
+ * awaitable (the ASGI adapter's background task, say) as a borrowed proxy destroyed when
+ * the call returns, and `Promise.resolve` would call `then` a tick later, on a dead proxy
+ * (an uncaught error that ends the process).
+ */
+const adopt = (value) => (typeof value?.then === "function" ? new Promise((resolve, reject) => value.then(resolve, reject)) : Promise.resolve(value));
+
 const isFatal = (error) => Boolean(error?.pyodide_fatal_error) || /fatally failed|fatal error/i.test(String(error?.message));
 
 /** Each release has its own wheels (its own ABI): `<root>/<pyodide version>`, as scripts/setup lays them out. */
@@ -97,7 +105,7 @@ export class PythonWorker {
         get env() {
           return worker.env;
         },
-        waitUntil: (promise) => worker.pending.add(Promise.resolve(promise)),
+        waitUntil: (promise) => worker.pending.add(adopt(promise)),
       },
       cloudflareSocketsModule: {},
       patchWaitUntil() {},
@@ -116,7 +124,7 @@ export class PythonWorker {
     this.pending = pending;
     return {
       ctx: {
-        waitUntil: (promise) => pending.add(Promise.resolve(promise).catch((e) => this.log(`waitUntil failed: ${e}`))),
+        waitUntil: (promise) => pending.add(adopt(promise).catch((e) => this.log(`waitUntil failed: ${e}`))),
         passThroughOnException() {},
         props: {},
       },
