@@ -1,0 +1,52 @@
+"""The users worker written the common FastAPI way (benchmark only): the routes the
+benchmark drives, served through the SDK's ASGI adapter (`workers.asgi`)."""
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Response
+from fastapi_common import Caller, build_fastapi, per_isolate
+from workers import asgi
+
+from contracts.internal import HEALTH_PATH, LOGIN_PATH
+from contracts.users import LoginRequest, User
+from shared.adapters.d1 import D1
+from users.app import WORKER, build_context
+from users.context import UsersContext
+
+
+@dataclass(frozen=True)
+class UsersWorker:
+    db: D1
+    ctx: UsersContext
+
+    @classmethod
+    def from_env(cls, env: Any) -> "UsersWorker":
+        db = D1(env.DB)
+        return cls(db, build_context(env, db))
+
+
+Worker = Annotated[UsersWorker, Depends(per_isolate(UsersWorker.from_env))]
+app = build_fastapi()
+
+
+@app.get(HEALTH_PATH)
+async def health(worker: Worker) -> dict[str, str]:
+    await worker.db.first("SELECT 1 AS ok")
+    return {"status": "ok", "worker": WORKER}
+
+
+@app.post(LOGIN_PATH, response_model=User)
+async def login(body: LoginRequest, worker: Worker) -> Any:
+    user = await worker.ctx.users.authenticate(body.email, body.password)
+    return user.public()
+
+
+@app.get("/api/users/{user_id}", response_model=User)
+async def get_user(user_id: str, caller: Caller, worker: Worker, response: Response) -> Any:
+    found = await worker.ctx.users.get_user(caller, user_id)
+    response.headers["X-Cache"] = "HIT" if found.cache_hit else "MISS"
+    return found.user
+
+
+Default = asgi.entrypoint(app)

@@ -1,0 +1,174 @@
+// Python CPU per request, cold start and heap, inside Pyodide (the local runtime's release),
+// for our workers, the same routes in FastAPI, and the floor (a constant Response).
+//
+//   .venv/bin/node benchmarks/pyodide_bench.mjs [--requests N] [--warmup N] [--memory-requests N] [--out FILE]
+//
+// --requests: measured requests per route and framework (default 2000); --warmup: unmeasured
+// ones before them (default 200, at most --requests); --memory-requests: requests each worker
+// serves before its last heap sample (default 5 x --requests, so 10,000), with one at half
+// way. Requests run strictly one at a time, the three frameworks interleaved request by
+// request, so machine noise falls on all of them alike. Scripts/bench runs it.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { measure, startBench } from "./bench_system.mjs";
+import { ROUTES, check, seed } from "./routes.mjs";
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+const FRAMEWORKS = ["ours", "fastapi", "floor"];
+/** The floor answers every route with the same 200. */
+const FLOOR_ROUTE = { status: 200 };
+/** Settings for the benchmark: a signing secret, and a profile TTL longer than any run (hits must stay hits). */
+const VARS = { JWT_SECRET: "pyodide-bench-secret-0123456789abcdef", PROFILE_CACHE_TTL_SECONDS: "86400" };
+/** What drives every worker to --memory-requests: every route but login (its PBKDF2 is WebCrypto's, not the heap's). */
+const MEMORY_MIX = ["health", "user_miss", "user_hit", "order_create", "orders_list"];
+const METHOD =
+  "Per request, the wall time of each worker's fetch minus the time its awaited binding calls " +
+  "(KV, D1, queues, rate limiter, service bindings, WebCrypto) took to settle; a service binding's " +
+  "target is metered as its own worker, in-process, one request at a time.";
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      requests: { type: "string", default: "2000" },
+      warmup: { type: "string" },
+      "memory-requests": { type: "string" },
+      out: { type: "string" },
+    },
+  });
+  const count = (name, value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} takes a whole number, got ${value}`);
+    return n;
+  };
+  const requests = Math.max(1, count("requests", values.requests));
+  return {
+    requests,
+    warmup: values.warmup === undefined ? Math.min(200, requests) : count("warmup", values.warmup),
+    memoryRequests: Math.max(2, values["memory-requests"] === undefined ? 5 * requests : count("memory-requests", values["memory-requests"])),
+    out: values.out,
+  };
+}
+
+const round = (value) => Math.round(value * 1000) / 1000;
+
+/** p50 and p99 (nearest rank) of `values`. */
+function percentiles(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q) => round(sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]);
+  return { p50_ms: at(0.5), p99_ms: at(0.99) };
+}
+
+const ratio = (a, b) => ({ p50: round(a.p50_ms / b.p50_ms), p99: round(a.p99_ms / b.p99_ms) });
+
+/** One request of `route` to `group`'s front worker, checked; its CPU split into front and services. */
+async function once(bench, seeded, key, group, { strict }) {
+  const route = ROUTES[key];
+  await route.before?.(seeded);
+  const front = bench.groups[group].get(group === "floor" ? "floor" : "gateway");
+  const { response, usage, webcryptoMs } = await measure(bench.run, front, route.request(seeded));
+  await check(key, group === "floor" ? FLOOR_ROUTE : route, response, { strict });
+  const own = usage[front.role];
+  const total = Object.values(usage).reduce((a, b) => a + b, 0);
+  return { gateway: own, service: total - own, total, webcryptoMs };
+}
+
+/** Every route, warm-up then measured, the frameworks interleaved request by request. */
+async function latency(bench, seeded, { requests, warmup }) {
+  const routes = {};
+  const pbkdf2 = [];
+  for (const key of Object.keys(ROUTES)) {
+    process.stderr.write(`bench: ${key}\n`);
+    for (let i = 0; i < warmup; i++) for (const group of FRAMEWORKS) await once(bench, seeded, key, group, { strict: false });
+    const samples = Object.fromEntries(FRAMEWORKS.map((g) => [g, { gateway: [], service: [], total: [] }]));
+    for (let i = 0; i < requests; i++) {
+      for (const group of FRAMEWORKS) {
+        const cpu = await once(bench, seeded, key, group, { strict: true });
+        for (const part of ["gateway", "service", "total"]) samples[group][part].push(cpu[part]);
+        if (key === "login" && group !== "floor") pbkdf2.push(cpu.webcryptoMs);
+      }
+    }
+    routes[key] = summarise(ROUTES[key].label, samples);
+  }
+  return { routes, pbkdf2: percentiles(pbkdf2) };
+}
+
+function summarise(label, samples) {
+  const split = (s) => ({ gateway: percentiles(s.gateway), service: percentiles(s.service), total: percentiles(s.total) });
+  const ours = split(samples.ours);
+  const fastapi = split(samples.fastapi);
+  const floor = percentiles(samples.floor.total);
+  return { label, ours, fastapi, floor, ratio_to_fastapi: ratio(ours.total, fastapi.total), ratio_to_floor: ratio(ours.total, floor) };
+}
+
+/** Drives each group with the mix until every one of its workers has served `memoryRequests`. */
+async function driveMemory(bench, seeded, memoryRequests) {
+  for (const group of FRAMEWORKS) {
+    const members = [...bench.groups[group].values()];
+    process.stderr.write(`bench: memory (${group})\n`);
+    while (members.some((m) => m.served < memoryRequests)) {
+      for (const key of MEMORY_MIX) await once(bench, seeded, key, group, { strict: true });
+    }
+  }
+}
+
+function memoryOf(member, half, full) {
+  const mb = (name) => round(member.samples[name].heap_mb);
+  return {
+    after_start_mb: mb("after_start"),
+    after_5000_mb: mb(`after_${half}`),
+    after_10000_mb: mb(`after_${full}`),
+    growth_last_5000_mb: round(mb(`after_${full}`) - mb(`after_${half}`)),
+    blocks_after_start: member.samples.after_start.objects,
+    blocks_after_5000: member.samples[`after_${half}`].objects,
+    blocks_after_10000: member.samples[`after_${full}`].objects,
+  };
+}
+
+function coldStartOf(member) {
+  const { total_ms, imports_ms, heap_after_start_mb, interpreter_ms } = member.cold;
+  const rounded = Object.fromEntries(Object.entries(imports_ms).map(([k, v]) => [k, round(v)]));
+  return { total_ms: round(total_ms), imports_ms: rounded, heap_after_start_mb: round(heap_after_start_mb), interpreter_ms: round(interpreter_ms) };
+}
+
+async function main() {
+  const opts = options();
+  const bench = await startBench({ root: ROOT, vars: VARS, log: (line) => process.stderr.write(`${line}\n`) });
+  try {
+    const members = FRAMEWORKS.flatMap((group) => [...bench.groups[group].values()]);
+    const half = Math.floor(opts.memoryRequests / 2);
+    bench.run.milestones = [half, opts.memoryRequests];
+    for (const member of members) member.sample("after_start");
+    const users = bench.channels.get(bench.specs.find((s) => s.alias === "users").name);
+    const gateway = bench.groups.ours.get("gateway");
+    const seeded = await seed(async (request) => (await measure(bench.run, gateway, request)).response, users);
+    const { routes, pbkdf2 } = await latency(bench, seeded, opts);
+    await driveMemory(bench, seeded, opts.memoryRequests);
+    const results = {
+      meta: {
+        pyodide: bench.specs[0].release.pyodide,
+        python: bench.runtime.python,
+        node: process.version,
+        cpu_model: os.cpus()[0]?.model ?? "unknown",
+        cpus: os.cpus().length,
+        requests_per_route: opts.requests,
+        warmup_per_route: opts.warmup,
+        memory_requests: { half, full: opts.memoryRequests },
+        method: METHOD,
+        blocks: "gc-tracked Python objects after gc.collect() (sys.getallocatedblocks() is 0 in Pyodide 314)",
+      },
+      routes,
+      webcrypto_pbkdf2_ms: pbkdf2,
+      cold_start: Object.fromEntries(members.map((m) => [m.label, coldStartOf(m)])),
+      memory: Object.fromEntries(members.map((m) => [m.label, memoryOf(m, half, opts.memoryRequests)])),
+    };
+    const text = `${JSON.stringify(results, null, 2)}\n`;
+    if (opts.out) fs.writeFileSync(opts.out, text);
+    else process.stdout.write(text);
+  } finally {
+    await bench.stop();
+  }
+}
+
+await main();
