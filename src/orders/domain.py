@@ -27,8 +27,9 @@ class OrderRecord:
     updated_at: str
 
     def public(self) -> dict[str, Any]:
-        """The API's Order shape."""
-        return {**asdict(self), "items": [asdict(item) for item in self.items]}
+        """The API's Order shape. Every field but `items` is a str or int, so a shallow copy
+        does: `asdict`'s deep copy cost a page of 20 orders about 0.6 ms in Pyodide."""
+        return {**vars(self), "items": [dict(vars(item)) for item in self.items]}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Any
 
 from workers import Response
 
+from shared.adapters.jsvalues import header_pairs
 from shared.app import WorkerApp, misconfigured
 from shared.config import ConfigError
 from shared.http import Headers, HttpRequest, HttpResponse, request_id_from
@@ -17,7 +18,7 @@ _BODYLESS = ("GET", "HEAD", "OPTIONS")
 
 async def read_request(request: Any) -> HttpRequest:
     """A `workers.Request` as plain data, its headers compared without case."""
-    headers = Headers(request.headers.items())
+    headers = Headers(header_pairs(request))
     method = method_of(request)
     body = b"" if method in _BODYLESS else await request.bytes()
     return HttpRequest(method, request.url, headers, body, request_id_from(headers))

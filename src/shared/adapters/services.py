@@ -9,6 +9,7 @@ import asyncio
 from typing import Any
 
 from contracts.internal import INTERNAL_ORIGIN
+from shared.adapters.jsvalues import header_pairs
 from shared.http import Headers, HttpResponse
 
 
@@ -49,4 +50,4 @@ class ServiceClient:
             options["body"] = body
         response = await self._binding.fetch(INTERNAL_ORIGIN + path, **options)
         payload = await response.bytes()
-        return HttpResponse(response.status, payload, Headers(response.headers.items()))
+        return HttpResponse(response.status, payload, Headers(header_pairs(response)))
