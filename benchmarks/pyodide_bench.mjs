@@ -134,6 +134,7 @@ function coldStartOf(member) {
 
 async function main() {
   const opts = options();
+  const loadAtStart = os.loadavg()[0];
   const bench = await startBench({ root: ROOT, vars: VARS, log: (line) => process.stderr.write(`${line}\n`) });
   try {
     const members = FRAMEWORKS.flatMap((group) => [...bench.groups[group].values()]);
@@ -152,6 +153,7 @@ async function main() {
         node: process.version,
         cpu_model: os.cpus()[0]?.model ?? "unknown",
         cpus: os.cpus().length,
+        load_average_1m: { start: round(loadAtStart), end: round(os.loadavg()[0]) },
         requests_per_route: opts.requests,
         warmup_per_route: opts.warmup,
         memory_requests: { half, full: opts.memoryRequests },

@@ -125,9 +125,11 @@ def _cell(value: Any) -> str:
 def results_section(results: dict[str, Any]) -> str:
     meta = results["meta"]
     pbkdf2 = results["webcrypto_pbkdf2_ms"]
+    load = meta.get("load_average_1m", {})
     lines = [
-        f"Pyodide {meta['pyodide']} (Python {meta['python']}), Node {meta['node']}, {meta['cpu_model']}; "
-        f"{meta['requests_per_route']} measured requests per route and framework.",
+        f"Pyodide {meta['pyodide']} (Python {meta['python']}), Node {meta['node']}, {meta['cpu_model']} "
+        f"({meta.get('cpus', '?')} cores, load average {load.get('start', '?')} at the start, {load.get('end', '?')} "
+        f"at the end); {meta['requests_per_route']} measured requests per route and framework.",
         "",
         "### Python CPU per request, ms (p50 / p99)",
         "",
