@@ -100,6 +100,7 @@ class Live:
         self.info: dict[str, Any] = {}  # the runtime's "listening" line
         self.log_path: Path | None = None
         self.state_dir: Path | None = None  # --persist-to of a runtime started here
+        self.proc: subprocess.Popen | None = None  # the runtime process, when started here
         self._lines: list[str] = []  # every stdout line, as printed
         self._records: list[dict[str, Any]] = []  # the stdout lines that are JSON objects
         self._stderr: list[str] = []
@@ -286,6 +287,7 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         bufsize=1,
         preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
     )
+    live.proc = proc
     readers = [_reader(proc.stdout, live._add_stdout), _reader(proc.stderr, live._add_stderr)]
     readers.append(_first_health_poller(live, proc))
     try:
@@ -343,13 +345,28 @@ def _e2e_live(request: pytest.FixtureRequest):
     if not live.local:
         yield
         return
+    _end_if_dead(live, f"before {request.node.nodeid}")
     request.node.stash[_LOG_START] = len(live.raw_lines())
     declared = request.node.stash.setdefault(_DECLARED, Declarations())
     span = Span(request.node.nodeid, live.mark(), 0)
     yield
+    _end_if_dead(live, f"while {request.node.nodeid} ran")
     span = Span(span.test, span.start, live.barrier())
     live.spans.append(span)
     _audit(live, span, declared, check_missing=request.node.stash.get(_CALL_PASSED, False))
+
+
+def _end_if_dead(live: Live, when: str) -> None:
+    """A runtime that died ends the session with this one error, not a connection error per later test."""
+    exited = live.proc.poll() if live.proc is not None else None
+    if exited is None:
+        return
+    tail = "\n".join(live.raw_lines()[-FAILED_TEST_LOG_LINES:])
+    pytest.exit(
+        f"the local runtime died (exit status {exited}) {when}; no later e2e test can run.\n"
+        f"Its last log lines (full log: {live.log_path}):\n{tail}\n--- stderr ---\n" + "\n".join(live._stderr[-20:]),
+        returncode=1,
+    )
 
 
 def _audit(live: Live, span: Span, declared: Declarations, check_missing: bool) -> None:
