@@ -2,7 +2,8 @@
 as an admin: no 5xx, no crash, no answer the document does not describe.
 
 Local only (it creates many accounts and orders). FUZZ_EXAMPLES sets the examples per
-operation and phase (default 40: about 1,000 cases per role).
+operation and phase (default 40: about 1,000 cases per role); FUZZ_WORKERS the requests
+schemathesis keeps in flight (default 4: the fuzzer's CPU and the system's overlap).
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ def fuzz(base_url: str, token: str, *extra: str) -> tuple[int, str]:
         "--seed",
         SEED,
         "--no-color",
+        "--workers",
+        os.environ.get("FUZZ_WORKERS", "4"),
         *extra,
     ]
     env = {**os.environ, "FUZZ_TOKEN": token, "SCHEMATHESIS_HOOKS": "tests.e2e.fuzz_hooks", "PYTHONPATH": str(ROOT)}
