@@ -7,7 +7,7 @@
 // ones before them (default 200, at most --requests); --memory-requests: requests each worker
 // serves before its last heap sample (default 5 x --requests, so 10,000), with one at half
 // way. Requests run strictly one at a time, the three frameworks interleaved request by
-// request, so machine noise falls on all of them alike. Scripts/bench runs it.
+// request, so machine noise falls on all of them alike. scripts/bench runs it.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";

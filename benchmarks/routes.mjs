@@ -3,7 +3,7 @@
 const ORIGIN = "http://127.0.0.1:8787";
 const USER = { email: "bench@example.com", password: "bench-password-1", name: "Bench" };
 const ORDER = { items: [{ sku: "BENCH-1", quantity: 2, unit_price_cents: 1250 }], currency: "EUR" };
-export const SEEDED_ORDERS = 20;
+const SEEDED_ORDERS = 20;
 
 let requests = 0;
 
