@@ -13,6 +13,7 @@ from typing import Any
 import schemathesis
 
 _addresses = itertools.count(1)
+_NETWORK = int(os.environ.get("FUZZ_NETWORK", "10"))  # first octet: one per fuzz process running at once
 
 
 @schemathesis.auth()
@@ -27,5 +28,5 @@ class Bearer:
 @schemathesis.hook
 def before_call(context: Any, case: Any, **kwargs: Any) -> None:
     n = next(_addresses)
-    address = f"10.{n // 65_536 % 256}.{n // 256 % 256}.{n % 256}"
+    address = f"{_NETWORK}.{n // 65_536 % 256}.{n // 256 % 256}.{n % 256}"
     case.headers = {**(case.headers or {}), "CF-Connecting-IP": address}
