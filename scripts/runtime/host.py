@@ -9,7 +9,9 @@ work on Cloudflare.
 """
 
 import functools
+import importlib.util
 import inspect
+import py_compile
 import sys
 import traceback
 from typing import Any
@@ -28,6 +30,29 @@ def load(module_name: str) -> str:
     except BaseException:  # noqa: BLE001 - any import failure (SystemExit too) is reported, not raised
         return traceback.format_exc()
     return ""
+
+
+def compile_imported(roots: list[str]) -> list[str]:
+    """Compile each imported module under `roots` whose bytecode is missing or stale, as a
+    checked-hash pyc (valid while its source hash matches); the pycs it wrote."""
+    written = []
+    for module in list(sys.modules.values()):
+        source = getattr(module, "__file__", None) or ""
+        if source.endswith(".py") and source.startswith(tuple(roots)):
+            cached = importlib.util.cache_from_source(source)
+            if not _fresh(source, cached):
+                mode = py_compile.PycInvalidationMode.CHECKED_HASH
+                py_compile.compile(source, cfile=cached, invalidation_mode=mode, doraise=True)
+                written.append(cached)
+    return written
+
+
+def _fresh(source: str, cached: str) -> bool:
+    try:
+        with open(cached, "rb") as pyc, open(source, "rb") as py:
+            return pyc.read(16)[8:] == importlib.util.source_hash(py.read())
+    except OSError:
+        return False
 
 
 def runtime_info() -> dict[str, str]:

@@ -5,6 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { snapshotFor } from "./snapshot.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const APP_DIR = "/session/metadata";
@@ -16,6 +17,8 @@ const COMPAT_FLAGS = {
 };
 
 export class WorkerImportError extends Error {}
+
+const sitePackages = (py) => py.FS.sitePackages ?? "/lib/python3.14/site-packages";
 
 /**
  * A promise of what `value` settles to, its `then` called now: Pyodide passes a Python
@@ -37,10 +40,14 @@ export class PythonWorker {
    * @param {import('./config.mjs').WorkerSpec} spec
    * `extraWheelsDirs`: more wheel dirs to unpack after the release's own (the benchmark's
    * FastAPI wheels); `beforeImport(py)`: called once the packages and modules are in place,
-   * just before the main module is imported (the benchmark times imports there).
+   * just before the main module is imported (the benchmark times imports there);
+   * `bytecode`: a BytecodeCache (bytecode.mjs) to start from and to keep up to date;
+   * `snapshotDir`: where the release's start-up snapshot is kept (snapshot.mjs), if used.
    */
-  constructor(spec, { wheelsDir, modules, log, extraWheelsDirs = [], beforeImport = null }) {
+  constructor(spec, { wheelsDir, modules, log, extraWheelsDirs = [], beforeImport = null, bytecode = null, snapshotDir = null }) {
     this.spec = spec;
+    this.bytecode = bytecode;
+    this.snapshotDir = snapshotDir;
     this.wheelsDirs = [wheelsDirFor(wheelsDir, spec.release), ...extraWheelsDirs];
     this.beforeImport = beforeImport;
     this.modules = modules;
@@ -60,8 +67,11 @@ export class PythonWorker {
 
   async start() {
     const { loadPyodide } = await import(this.spec.release.local.npm);
+    const options = { env: { HOME: "/session" } };
+    const snapshot = this.snapshotDir ? await snapshotFor(loadPyodide, this.spec.release, options, this.snapshotDir) : undefined;
     const py = await loadPyodide({
-      env: { HOME: "/session" },
+      ...options,
+      _loadSnapshot: snapshot,
       stdout: (line) => this.log(line),
       stderr: (line) => this.log(line),
     });
@@ -71,7 +81,7 @@ export class PythonWorker {
     for (const dir of this.wheelsDirs) {
       for (const wheel of fs.readdirSync(dir).filter((f) => f.endsWith(".whl")).sort()) {
         const bytes = new Uint8Array(fs.readFileSync(path.join(dir, wheel)));
-        await py.unpackArchive(bytes, "wheel", { extractDir: py.FS.sitePackages ?? "/lib/python3.14/site-packages" });
+        await py.unpackArchive(bytes, "wheel", { extractDir: sitePackages(py) });
       }
     }
     py.registerJsModule("_cloudflare_compat_flags", COMPAT_FLAGS);
@@ -83,12 +93,14 @@ export class PythonWorker {
     }
     py.FS.writeFile("/session/_edge_local_host.py", fs.readFileSync(path.join(HERE, "host.py")));
     py.runPython(`import sys; sys.path[:0] = ["${APP_DIR}", "/session"]`);
+    this.bytecode?.restore(py);
     await this.beforeImport?.(py);
     this.host = py.pyimport("_edge_local_host");
     const failure = this.host.load(path.basename(this.spec.mainPath, ".py"));
     if (failure) {
       throw new WorkerImportError(`worker ${this.spec.name} failed to import ${path.relative(process.cwd(), this.spec.mainPath)}:\n${failure}`);
     }
+    this.bytecode?.save(py, this.host.compile_imported([APP_DIR, sitePackages(py)]).toJs());
     this.py = py;
     return this;
   }

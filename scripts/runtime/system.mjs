@@ -10,6 +10,7 @@
 import path from "node:path";
 import { Miniflare } from "miniflare";
 import { pythonEnv, toMiniflareResponse, toNodeRequest } from "./bindings.mjs";
+import { BytecodeCache } from "./bytecode.mjs";
 import { BindingChannel, CHANNEL_TOKEN_VAR } from "./channel.mjs";
 import { CONFIG_PATHS, collectModules, readWorker } from "./config.mjs";
 import { FAULTS, FAULTS_DOOR, Faults } from "./faults.mjs";
@@ -196,7 +197,14 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
   });
 
   try {
-    const workers = specs.map((spec) => new PythonWorker(spec, { wheelsDir, modules: collectModules(spec), log }));
+    const cache = path.join(root, ".cache");
+    const workers = specs.map((spec) => new PythonWorker(spec, {
+      wheelsDir,
+      modules: collectModules(spec),
+      log,
+      bytecode: new BytecodeCache(path.join(cache, "pyodide-bytecode", spec.release.pyodide, spec.alias)),
+      snapshotDir: path.join(cache, "pyodide-snapshot"),
+    }));
     process.on("unhandledRejection", (error) => {
       if (error?.pyodide_fatal_error) for (const worker of workers) worker.recoverIfDead(error);
     });
