@@ -8,7 +8,7 @@ consistent, which is what its docs promise and what a gateway guard needs.
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from shared.adapters.jsvalues import to_python
+from shared.adapters.jsvalues import js_binding, to_js_value, to_python
 
 
 class RateLimiter(Protocol):
@@ -17,10 +17,10 @@ class RateLimiter(Protocol):
 
 class WorkersRateLimiter:
     def __init__(self, binding: Any) -> None:
-        self._binding = binding
+        self._binding = js_binding(binding)
 
     async def allow(self, key: str) -> bool:
-        outcome = to_python(await self._binding.limit({"key": key}))
+        outcome = to_python(await self._binding.limit(to_js_value({"key": key})))
         return bool(outcome["success"])
 
 

@@ -18,7 +18,7 @@ _BODYLESS = ("GET", "HEAD", "OPTIONS")
 
 async def read_request(request: Any) -> HttpRequest:
     """A `workers.Request` as plain data, its headers compared without case."""
-    headers = Headers(header_pairs(request))
+    headers = Headers(header_pairs(request.js_object))
     method = method_of(request)
     body = b"" if method in _BODYLESS else await request.bytes()
     return HttpRequest(method, request.url, headers, body, request_id_from(headers))

@@ -2,7 +2,7 @@
 
 from typing import Any, Protocol
 
-from shared.adapters.jsvalues import to_python
+from shared.adapters.jsvalues import js_binding, to_js_value, to_python
 
 Row = dict[str, Any]
 Statement = tuple[str, tuple[Any, ...]]
@@ -23,12 +23,14 @@ class Database(Protocol):
 
 
 class D1(Database):
+    """Over a D1 binding (`jsvalues` says why not through the SDK's wrapper)."""
+
     def __init__(self, binding: Any) -> None:
-        self._db = binding
+        self._db = js_binding(binding)
 
     def _prepare(self, sql: str, params: tuple[Any, ...]) -> Any:
         statement = self._db.prepare(sql)
-        return statement.bind(*params) if params else statement
+        return statement.bind(*map(to_js_value, params)) if params else statement
 
     async def all(self, sql: str, *params: Any) -> list[Row]:
         result = to_python(await self._prepare(sql, params).all())
@@ -44,5 +46,5 @@ class D1(Database):
 
     async def batch(self, statements: list[Statement]) -> list[int]:
         prepared = [self._prepare(sql, params) for sql, params in statements]
-        results = to_python(await self._db.batch(prepared))
+        results = to_python(await self._db.batch(to_js_value(prepared)))
         return [int(result["meta"]["changes"]) for result in results]

@@ -1,32 +1,53 @@
-"""Turning what a binding returns into plain Python at the adapter edge.
+"""The JS edge of the adapters: the JS binding under the SDK's wrapper, and plain values
+both ways.
 
-Through the `workers` SDK's binding wrappers results are already Python; a raw JS
-proxy (a binding the SDK does not wrap) is converted here, so services never see one.
+Why not the SDK's binding wrappers: every call through one converts each argument
+(`python_to_rpc`) and each result (`python_from_rpc`, then a walk replacing JS nulls),
+even `prepare`/`bind`, which cost about half of a D1 query's Python time in Pyodide.
+The adapters pass only strings, numbers and small dicts and read back JSON-shaped data,
+so they convert that little themselves. In CPython (the unit tests' fakes) every
+function here leaves its value as it is.
 """
 
+import json
+import sys
 from typing import Any
+
+js: Any = None  # CPython: no JS values exist
+jsnull: Any = None
+to_js: Any = None
+if sys.platform == "emscripten":
+    import js
+    from pyodide.ffi import jsnull, to_js
+
+
+def js_binding(binding: Any) -> Any:
+    """The JS object under the SDK's binding wrapper (its `_binding`); a fake is itself."""
+    return getattr(binding, "_binding", binding)
+
+
+def to_js_value(value: Any) -> Any:
+    """An argument for a JS call: None as JS null (Pyodide passes None as undefined, which
+    D1 refuses), dicts and lists as JS objects and arrays (deeply)."""
+    if to_js is None:
+        return value
+    if value is None:
+        return jsnull
+    return to_js(value, dict_converter=js.Object.fromEntries) if isinstance(value, (dict, list)) else value
 
 
 def to_python(value: Any) -> Any:
-    """A JS proxy's deep conversion (`to_py` converts what it holds too); anything else as it is.
+    """Plain Python from what a JS call answered: JSON-shaped data through one JSON round
+    trip (JS null inside becomes None; `to_py` would leave `jsnull`), JS null as None, a
+    Python value (or a fake's `to_py`) as it is."""
+    if value is jsnull or value is None:
+        return None
+    if not hasattr(value, "to_py"):
+        return value
+    return json.loads(js.JSON.stringify(value)) if js is not None else value.to_py()
 
-    What the SDK's wrappers return is Python all the way down already: walking it again
-    cost a D1 page of 20 orders about 0.4 ms in Pyodide.
-    """
-    return value.to_py() if hasattr(value, "to_py") else value
 
-
-def header_pairs(message: Any) -> list[tuple[str, str]]:
-    """A runtime Request's or Response's headers as (name, value) pairs.
-
-    Read off the JS object under the SDK's wrapper in one conversion: the wrapper's
-    `.headers` builds an `email.message.Message` each time, which cost about 0.4 ms per
-    request in Pyodide. Anything without a JS object (a test's fake) is asked for
-    `.headers.items()`.
-    """
-    js_object = getattr(message, "js_object", None)
-    if js_object is None:
-        return list(message.headers.items())
-    import js  # only inside Pyodide, where a JS object exists
-
-    return [(str(name), str(value)) for name, value in js.Array.from_(js_object.headers).to_py()]
+def header_pairs(js_message: Any) -> list[tuple[str, str]]:
+    """A JS Request's or Response's headers as (name, value) pairs, in one conversion (the
+    SDK's `.headers` builds an `email.message.Message` each time: about 0.4 ms in Pyodide)."""
+    return [(str(name), str(value)) for name, value in js.Array.from_(js_message.headers).to_py()]

@@ -7,7 +7,7 @@ write, so it only ever holds copies that D1 can rebuild (cache-aside).
 import json
 from typing import Any, Protocol
 
-from shared.adapters.jsvalues import to_python
+from shared.adapters.jsvalues import js_binding, to_js_value, to_python
 
 MIN_TTL_SECONDS = 60
 
@@ -23,10 +23,11 @@ class KvCache(Protocol):
 
 
 class WorkersKv(KvCache):
-    """Over the SDK's KV binding wrapper: `get` answers a str or None, `put` takes options."""
+    """Over a KV binding (`jsvalues` says why not through the SDK's wrapper): `get` answers
+    a str or null, `put` takes options."""
 
     def __init__(self, binding: Any) -> None:
-        self._kv = binding
+        self._kv = js_binding(binding)
 
     async def get_json(self, key: str) -> dict[str, Any] | None:
         text = to_python(await self._kv.get(key))
@@ -40,7 +41,7 @@ class WorkersKv(KvCache):
 
     async def put_json(self, key: str, value: dict[str, Any], ttl_seconds: int) -> None:
         text = json.dumps(value, separators=(",", ":"))
-        await self._kv.put(key, text, {"expirationTtl": max(MIN_TTL_SECONDS, int(ttl_seconds))})
+        await self._kv.put(key, text, to_js_value({"expirationTtl": max(MIN_TTL_SECONDS, int(ttl_seconds))}))
 
     async def delete(self, key: str) -> None:
         await self._kv.delete(key)

@@ -1,11 +1,13 @@
 """Queue producers behind a one-method interface.
 
-Services publish plain dicts; the `workers` SDK's binding wrapper turns the dict into
-a JS object, which the queue stores as JSON (the default content type), so consumers
-get the same dict back as `message.body`.
+Services publish plain dicts; the adapter turns the dict into a JS object (`jsvalues`
+says why not through the SDK's wrapper), which the queue stores as JSON (the default
+content type), so consumers get the same dict back as `message.body`.
 """
 
 from typing import Any, Protocol
+
+from shared.adapters.jsvalues import js_binding, to_js_value
 
 
 class EventPublisher(Protocol):
@@ -18,7 +20,7 @@ class QueuePublisher(EventPublisher):
     """A Queues producer binding (`env.ORDER_EVENTS`, `env.USER_EVENTS`, ...)."""
 
     def __init__(self, binding: Any) -> None:
-        self._binding = binding
+        self._binding = js_binding(binding)
 
     async def send(self, event: dict[str, Any]) -> None:
-        await self._binding.send(event)
+        await self._binding.send(to_js_value(event))

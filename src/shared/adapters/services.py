@@ -9,7 +9,7 @@ import asyncio
 from typing import Any
 
 from contracts.internal import INTERNAL_ORIGIN
-from shared.adapters.jsvalues import header_pairs
+from shared.adapters.jsvalues import header_pairs, js_binding, to_js_value
 from shared.http import Headers, HttpResponse
 
 
@@ -27,7 +27,7 @@ class ServiceError(Exception):
 class ServiceClient:
     def __init__(self, name: str, binding: Any, timeout_seconds: float) -> None:
         self.name = name
-        self._binding = binding
+        self._binding = js_binding(binding)
         self._timeout = timeout_seconds
 
     async def request(self, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> HttpResponse:
@@ -48,6 +48,6 @@ class ServiceClient:
         options: dict[str, Any] = {"method": method, "headers": headers}
         if body:
             options["body"] = body
-        response = await self._binding.fetch(INTERNAL_ORIGIN + path, **options)
-        payload = await response.bytes()
-        return HttpResponse(response.status, payload, Headers(header_pairs(response)))
+        response = await self._binding.fetch(INTERNAL_ORIGIN + path, to_js_value(options))
+        payload = (await response.arrayBuffer()).to_bytes()
+        return HttpResponse(int(response.status), payload, Headers(header_pairs(response)))
