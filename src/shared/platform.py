@@ -1,14 +1,13 @@
 """The one place that turns the runtime's Request/Response into `shared.http` types and back.
 
-Entry modules call `serve`; nothing else imports the `workers` SDK's HTTP classes.
+Entry modules call `serve`; nothing else touches the runtime's Request or Response. The
+answer is a JS Response (`jsvalues.js_response`), as Python Workers accept.
 """
 
 from collections.abc import Callable
 from typing import Any
 
-from workers import Response
-
-from shared.adapters.jsvalues import header_pairs
+from shared.adapters.jsvalues import header_pairs, js_response
 from shared.app import WorkerApp, misconfigured
 from shared.config import ConfigError
 from shared.http import Headers, HttpRequest, HttpResponse, request_id_from
@@ -35,8 +34,8 @@ def method_of(request: Any) -> str:
     return str(js_request.method if js_request is not None else request.method)
 
 
-def write_response(response: HttpResponse) -> Response:
-    return Response(response.body or None, status=response.status, headers=dict(response.headers))
+def write_response(response: HttpResponse) -> Any:
+    return js_response(response.status, response.body, list(response.headers.items()))
 
 
 Build = Callable[[Any], WorkerApp[Any]]
@@ -71,7 +70,7 @@ def _same(kept: Any, given: Any) -> bool:
     return kept is given or (hasattr(given, "js_id") and kept == given)
 
 
-async def serve(request: Any, worker: str, build: Build, env: Any) -> Response:
+async def serve(request: Any, worker: str, build: Build, env: Any) -> Any:
     """Answer one request with the app `build` assembles from env."""
     http_request = await read_request(request)
     try:

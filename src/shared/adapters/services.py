@@ -33,7 +33,8 @@ class ServiceClient:
     async def request(self, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> HttpResponse:
         """Send one request; the service's answer, or a `ServiceError` for a 5xx, no answer or a timeout."""
         try:
-            response = await asyncio.wait_for(self._send(method, path, headers, body), self._timeout)
+            async with asyncio.timeout(self._timeout):  # no task per call, as wait_for makes
+                response = await self._send(method, path, headers, body)
         except TimeoutError:
             raise ServiceError(self.name, 504, f"{self.name} did not answer in time") from None
         except ServiceError:
