@@ -23,9 +23,10 @@ class Cors:
     router: Router[Any]
 
     async def __call__(self, request: HttpRequest, call_next: CallNext) -> HttpResponse:
-        allowed = allowed_methods(self.router, request.path)
-        if request.method == "OPTIONS" and allowed and request.header("access-control-request-method"):
-            return self.policy.preflight(request, list(allowed))
+        if request.method == "OPTIONS" and request.header("access-control-request-method"):
+            allowed = allowed_methods(self.router, request.path)  # routing again only for a preflight
+            if allowed:
+                return self.policy.preflight(request, list(allowed))
         response = await call_next(request)
         self.policy.decorate(request, response)
         return response
