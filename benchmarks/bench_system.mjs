@@ -12,17 +12,16 @@ import os from "node:os";
 import path from "node:path";
 import { Miniflare } from "miniflare";
 import { pythonEnv } from "../scripts/runtime/bindings.mjs";
-import { BindingChannel, CHANNEL_TOKEN_VAR } from "../scripts/runtime/channel.mjs";
+import { BindingChannel } from "../scripts/runtime/channel.mjs";
 import { CONFIG_PATHS, collectModules, readWorker } from "../scripts/runtime/config.mjs";
 import { Faults } from "../scripts/runtime/faults.mjs";
 import { awaited, metered } from "../scripts/runtime/meter.mjs";
 import { applyMigrations } from "../scripts/runtime/migrations.mjs";
 import { PythonWorker } from "../scripts/runtime/pyworker.mjs";
-import { BRIDGE, SHIM_SOURCE } from "../scripts/runtime/shim.mjs";
+import { miniflareOptions } from "../scripts/runtime/system.mjs";
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 /** The shims are plain JS; any date this workerd knows will do (as in scripts/runtime/system.mjs). */
-const SHIM_COMPAT_DATE = "2026-04-01";
 const FASTAPI_MAINS = { gateway: "gateway_app.py", users: "users_app.py", orders: "orders_app.py" };
 /** What each group imports before its main module, in this order, to price each import apart. */
 const IMPORTS = { ours: ["pydantic", "workers"], fastapi: ["pydantic", "workers", "fastapi"], floor: ["workers"] };
@@ -107,26 +106,8 @@ function floorWorker(spec, wheelsDir, log) {
 
 /** Miniflare with one shim per worker config, as the runtime has, minus what the benchmark must not run meanwhile (queue consumers). */
 function miniflare(specs, token, state) {
-  return new Miniflare({
-    host: "127.0.0.1",
-    port: 0,
-    kvPersist: path.join(state, "kv"),
-    d1Persist: path.join(state, "d1"),
-    cachePersist: path.join(state, "cache"),
-    durableObjectsPersist: path.join(state, "do"),
-    workers: specs.map((spec) => ({
-      ...spec.workerOptions,
-      name: spec.name,
-      modules: true,
-      script: SHIM_SOURCE,
-      modulesRules: undefined,
-      compatibilityDate: SHIM_COMPAT_DATE,
-      compatibilityFlags: [],
-      queueConsumers: undefined,
-      bindings: { ...spec.workerOptions.bindings, [CHANNEL_TOKEN_VAR]: token },
-      serviceBindings: { ...spec.workerOptions.serviceBindings, [BRIDGE]: () => new Response("no events in the benchmark", { status: 503 }) },
-    })),
-  });
+  const refuse = () => () => new Response("no events in the benchmark", { status: 503 });
+  return new Miniflare(miniflareOptions({ host: "127.0.0.1", port: 0, stateDir: state, specs, token, bridge: refuse, overrides: { queueConsumers: undefined } }));
 }
 
 /**

@@ -6,15 +6,34 @@ security headers and exception handlers that answer the contract's problem docum
 """
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, FastAPI, Request, Response
 
+from shared.adapters.d1 import D1
 from shared.errors import DomainError, HttpProblem, Unauthenticated
 from shared.http import REQUEST_ID_HEADER, SECURITY_HEADERS, HttpRequest, problem_for, request_id_from
 from shared.identity import Identity, identity_from_headers
 
 Built = TypeVar("Built")
+Ctx = TypeVar("Ctx")
+
+
+@dataclass(frozen=True)
+class ServiceWorker(Generic[Ctx]):
+    """A service's database and context, from its own composition root."""
+
+    db: D1
+    ctx: Ctx
+
+
+def service_worker(build_context: Callable[[Any, D1], Ctx]) -> Callable[[Any], ServiceWorker[Ctx]]:
+    def build(env: Any) -> ServiceWorker[Ctx]:
+        db = D1(env.DB)
+        return ServiceWorker(db, build_context(env, db))
+
+    return build
 
 
 def per_isolate(build: Callable[[Any], Built]) -> Callable[[Request], Awaitable[Built]]:

@@ -1,12 +1,11 @@
 """The orders worker written the common FastAPI way (benchmark only): the routes the
 benchmark drives, served through the SDK's ASGI adapter (`workers.asgi`)."""
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
-from fastapi_common import Caller, build_fastapi, per_isolate
+from fastapi_common import Caller, ServiceWorker, build_fastapi, per_isolate, service_worker
 from workers import asgi
 
 from contracts.internal import HEALTH_PATH
@@ -19,22 +18,9 @@ from contracts.orders import (
 )
 from orders.app import WORKER, build_context
 from orders.context import OrdersContext
-from shared.adapters.d1 import D1
 from shared.logging import Logger
 
-
-@dataclass(frozen=True)
-class OrdersWorker:
-    db: D1
-    ctx: OrdersContext
-
-    @classmethod
-    def from_env(cls, env: Any) -> "OrdersWorker":
-        db = D1(env.DB)
-        return cls(db, build_context(env, db))
-
-
-Worker = Annotated[OrdersWorker, Depends(per_isolate(OrdersWorker.from_env))]
+Worker = Annotated[ServiceWorker[OrdersContext], Depends(per_isolate(service_worker(build_context)))]
 IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=MAX_IDEMPOTENCY_KEY_CHARS)]
 LOG = Logger(worker=WORKER)
 app = build_fastapi()

@@ -1,32 +1,18 @@
 """The users worker written the common FastAPI way (benchmark only): the routes the
 benchmark drives, served through the SDK's ASGI adapter (`workers.asgi`)."""
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Response
-from fastapi_common import Caller, build_fastapi, per_isolate
+from fastapi_common import Caller, ServiceWorker, build_fastapi, per_isolate, service_worker
 from workers import asgi
 
 from contracts.internal import HEALTH_PATH, LOGIN_PATH
 from contracts.users import LoginRequest, User
-from shared.adapters.d1 import D1
 from users.app import WORKER, build_context
 from users.context import UsersContext
 
-
-@dataclass(frozen=True)
-class UsersWorker:
-    db: D1
-    ctx: UsersContext
-
-    @classmethod
-    def from_env(cls, env: Any) -> "UsersWorker":
-        db = D1(env.DB)
-        return cls(db, build_context(env, db))
-
-
-Worker = Annotated[UsersWorker, Depends(per_isolate(UsersWorker.from_env))]
+Worker = Annotated[ServiceWorker[UsersContext], Depends(per_isolate(service_worker(build_context)))]
 app = build_fastapi()
 
 

@@ -25,6 +25,34 @@ const SHIM_COMPAT_DATE = "2026-04-01";
 /** wrangler 4.164's door for cron handlers, and the one older wranglers (and users' scripts) call. */
 export const SCHEDULED_DOORS = ["/cdn-cgi/local/scheduled", "/cdn-cgi/handler/scheduled"];
 
+/**
+ * Miniflare with one shim per worker, on the worker's bindings, queues and triggers:
+ * `bridge(spec)` answers the shim's events, `token` opens its binding channel, and
+ * `overrides` replace any worker option (the benchmark runs no queue consumers).
+ */
+export function miniflareOptions({ host, port, stateDir, specs, token, bridge, overrides = {} }) {
+  return {
+    host,
+    port,
+    kvPersist: path.join(stateDir, "kv"),
+    d1Persist: path.join(stateDir, "d1"),
+    cachePersist: path.join(stateDir, "cache"),
+    durableObjectsPersist: path.join(stateDir, "do"),
+    workers: specs.map((spec) => ({
+      ...spec.workerOptions,
+      name: spec.name,
+      modules: true,
+      script: SHIM_SOURCE,
+      modulesRules: undefined,
+      compatibilityDate: SHIM_COMPAT_DATE,
+      compatibilityFlags: [],
+      bindings: { ...spec.workerOptions.bindings, [CHANNEL_TOKEN_VAR]: token },
+      serviceBindings: { ...spec.workerOptions.serviceBindings, [BRIDGE]: bridge(spec) },
+      ...overrides,
+    })),
+  };
+}
+
 function json(status, body) {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 }
@@ -175,26 +203,7 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
   }
 
   const token = BindingChannel.token();
-  const state = (kind) => path.join(persistTo, "v3", kind);
-  mf = new Miniflare({
-    host,
-    port,
-    kvPersist: state("kv"),
-    d1Persist: state("d1"),
-    cachePersist: state("cache"),
-    durableObjectsPersist: state("do"),
-    workers: specs.map((spec) => ({
-      ...spec.workerOptions,
-      name: spec.name,
-      modules: true,
-      script: SHIM_SOURCE,
-      modulesRules: undefined,
-      compatibilityDate: SHIM_COMPAT_DATE,
-      compatibilityFlags: [],
-      bindings: { ...spec.workerOptions.bindings, [CHANNEL_TOKEN_VAR]: token },
-      serviceBindings: { ...spec.workerOptions.serviceBindings, [BRIDGE]: bridgeFor(spec) },
-    })),
-  });
+  mf = new Miniflare(miniflareOptions({ host, port, stateDir: path.join(persistTo, "v3"), specs, token, bridge: bridgeFor }));
 
   try {
     const cache = path.join(root, ".cache");
