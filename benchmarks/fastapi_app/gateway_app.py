@@ -6,7 +6,6 @@ Unlike ours it has no CORS and no body-size limit (the benchmark sends neither a
 Origin nor a large body), so it does a little less work per request than ours.
 """
 
-import asyncio
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -23,7 +22,7 @@ from gateway import jwt
 from gateway.app import build_app
 from gateway.breaker import GuardedService
 from gateway.context import GatewayContext
-from gateway.health import _probe, runtime_info
+from gateway.health import health_report
 from gateway.proxy import FORWARDED_REQUEST_HEADERS, RETURNED_RESPONSE_HEADERS, as_problem
 from gateway.ratelimit import WorkersRateLimiter, client_key
 from shared.adapters.services import ServiceError
@@ -93,15 +92,7 @@ async def forward(service: GuardedService, request: Request, identity: Identity,
 
 @app.get("/health")
 async def health(request: Request, worker: Worker) -> JSONResponse:
-    services = worker.context.services
-    probes = await asyncio.gather(*(_probe(service, request.state.request_id) for service in services.values()))
-    healthy = all(probe["status"] == "ok" for probe in probes)
-    body = {
-        "status": "ok" if healthy else "degraded",
-        "services": {name: probe["status"] for name, probe in zip(services, probes, strict=True)},
-        "breakers": {name: probe["breaker"] for name, probe in zip(services, probes, strict=True)},
-        "runtime": runtime_info(),
-    }
+    body, healthy = await health_report(worker.context.services, request.state.request_id)
     return JSONResponse(body, 200 if healthy else 503)
 
 

@@ -33,9 +33,10 @@ async def _probe(service: GuardedService, request_id: str) -> dict[str, Any]:
     return {"status": status, "breaker": await service.state()}
 
 
-async def health(request: HttpRequest, ctx: GatewayContext) -> HttpResponse:
-    names = list(ctx.services)
-    probes = await asyncio.gather(*(_probe(ctx.services[name], request.request_id) for name in names))
+async def health_report(services: dict[str, GuardedService], request_id: str) -> tuple[dict[str, Any], bool]:
+    """The /health document (every service probed at once), and whether all is well."""
+    names = list(services)
+    probes = await asyncio.gather(*(_probe(services[name], request_id) for name in names))
     healthy = all(probe["status"] == "ok" for probe in probes)
     body = {
         "status": "ok" if healthy else "degraded",
@@ -43,4 +44,9 @@ async def health(request: HttpRequest, ctx: GatewayContext) -> HttpResponse:
         "breakers": {name: probe["breaker"] for name, probe in zip(names, probes, strict=True)},
         "runtime": runtime_info(),
     }
+    return body, healthy
+
+
+async def health(request: HttpRequest, ctx: GatewayContext) -> HttpResponse:
+    body, healthy = await health_report(ctx.services, request.request_id)
     return json_response(body, 200 if healthy else 503, None if healthy else {"Retry-After": "5"})
