@@ -138,11 +138,12 @@ export async function startBench({ root, vars, log }) {
       groups[group].set(bench.role, bench);
     }
     const channels = new Map();
-    for (const spec of specs) {
-      await applyMigrations(spec, await mf.getBindings(spec.name), () => {});
-      channels.set(spec.name, await BindingChannel.open(mf, spec.name, token));
-    }
     const faults = new Faults();
+    const noService = () => Promise.reject(new Error("no service calls while migrating"));
+    for (const spec of specs) {
+      channels.set(spec.name, await BindingChannel.open(mf, spec.name, token));
+      await applyMigrations(spec, pythonEnv(spec, { channel: channels.get(spec.name), serve: noService, faults }), () => {});
+    }
     const run = runner();
     for (const [group, spec, worker] of plan) {
       const members = groups[group];

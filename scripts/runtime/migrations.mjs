@@ -6,6 +6,7 @@ import { unstable_splitSqlQuery } from "wrangler";
 
 const TABLE = "d1_migrations";
 
+/** `bindings`: the worker's env as Python sees it (bindings.mjs `pythonEnv`), whose D1 facades run in its shim. */
 export async function applyMigrations(spec, bindings, log) {
   for (const { binding, migrationsDir } of spec.migrations) {
     const db = bindings[binding];

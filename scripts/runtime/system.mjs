@@ -219,10 +219,10 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
     });
     const [url] = await Promise.all([mf.ready, ...workers.map((worker) => worker.start())]);
     for (const [index, spec] of specs.entries()) {
-      const mfBindings = await mf.getBindings(spec.name);
-      await applyMigrations(spec, mfBindings, log);
       const channel = await BindingChannel.open(mf, spec.name, token);
-      workers[index].env = pythonEnv(spec, { channel, serve, faults });
+      const env = pythonEnv(spec, { channel, serve, faults });
+      await applyMigrations(spec, env, log); // over the channel too: miniflare's proxies block on prepare
+      workers[index].env = env;
       python.set(spec.name, workers[index]);
     }
     opened();

@@ -30,8 +30,7 @@ def method_of(request: Any) -> str:
     for any other (PROPFIND, PURGE, a made-up token), on Cloudflare too; the JS request
     underneath carries it as sent, so the app can answer 501 instead of crashing.
     """
-    js_request = getattr(request, "js_object", None)
-    return str(js_request.method if js_request is not None else request.method)
+    return str(request.js_object.method)
 
 
 def write_response(response: HttpResponse) -> Any:
