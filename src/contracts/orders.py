@@ -47,7 +47,14 @@ class OrderItem(BaseModel):
 class CreateOrderRequest(BaseModel):
     """`POST /api/orders` body. The total is never accepted from the client."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"items": [{"sku": "TEA-EARL-GREY", "quantity": 2, "unit_price_cents": 450}], "currency": "EUR"}
+            ]
+        },
+    )
 
     items: Annotated[list[OrderItem], Field(min_length=1, max_length=MAX_ITEMS)]
     currency: Annotated[str, Field(strict=True, min_length=3, max_length=3, examples=["EUR", "USD"])]
@@ -61,6 +68,23 @@ class CreateOrderRequest(BaseModel):
 
 
 class Order(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "ord_01a23ac2b6cba94b2a9b61e5",
+                    "user_id": "5f0c6d1e9a7b4c2d8e3f1a0b9c8d7e6f",
+                    "status": "pending",
+                    "items": [{"sku": "TEA-EARL-GREY", "quantity": 2, "unit_price_cents": 450}],
+                    "total_cents": 900,
+                    "currency": "EUR",
+                    "created_at": "2026-09-08T12:00:00.000Z",
+                    "updated_at": "2026-09-08T12:00:00.000Z",
+                }
+            ]
+        }
+    )
+
     id: str
     user_id: str
     status: OrderStatus

@@ -60,25 +60,54 @@ class _Body(BaseModel):
 
 
 class RegisterRequest(_Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"email": "ada@example.com", "password": "correct horse battery", "name": "Ada"}]
+        },
+    )
+
     email: Email
     password: Password
     name: Name
 
 
 class LoginRequest(_Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"email": "ada@example.com", "password": "correct horse battery"}]},
+    )
+
     email: LoginEmail
     # The upper bound keeps a megabyte "password" from costing a hash.
     password: Annotated[str, Field(min_length=1, max_length=128)]
 
 
 class UpdateUserRequest(_Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "Ada King"}]})
+
     name: Name
 
 
 class User(BaseModel):
     """An account as clients see it: never a password, hash or salt."""
 
-    id: Annotated[str, Field(examples=["usr_0191a2b3c4d5e6f708a9b0c1"])]
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "5f0c6d1e9a7b4c2d8e3f1a0b9c8d7e6f",
+                    "email": "ada@example.com",
+                    "name": "Ada",
+                    "role": "user",
+                    "created_at": "2026-09-08T12:00:00.000Z",
+                    "updated_at": "2026-09-08T12:00:00.000Z",
+                }
+            ]
+        }
+    )
+
+    id: Annotated[str, Field(examples=["5f0c6d1e9a7b4c2d8e3f1a0b9c8d7e6f"])]
     email: str
     name: str
     role: Role
@@ -92,7 +121,19 @@ class UserPage(BaseModel):
 
 
 class TokenResponse(BaseModel):
-    access_token: str
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI1ZjBjIn0.c2lnbmF0dXJl",
+                    "token_type": "Bearer",
+                    "expires_in": 3600,
+                }
+            ]
+        }
+    )
+
+    access_token: Annotated[str, Field(description="An HS256 JWT; send it as `Authorization: Bearer <token>`")]
     token_type: Literal["Bearer"] = "Bearer"
     expires_in: Annotated[int, Field(description="Seconds until the token expires")]
 

@@ -1,10 +1,14 @@
-"""The public API as data: one `Route` per contract row.
+"""The public API as data: one `Route` per contract row, documented where it is declared.
 
 The same table drives routing, authentication, body validation, forwarding and
-the OpenAPI document, so they cannot drift apart.
+the OpenAPI document, so they cannot drift apart. Each route carries what clients
+and linters need from the document (a unique camelCase `operation_id`, which
+generated clients name their functions after, a `description` and a `tag` from
+`TAGS`): a route added without them is a TypeError, and
+tests/unit/test_openapi_document.py checks their form and uniqueness.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 
 from pydantic import BaseModel
 
@@ -21,6 +25,18 @@ from contracts.users import (
 )
 from gateway.auth import ADMIN_ONLY, PUBLIC, SIGNED_IN
 
+JSON = "application/json"
+HTML = "text/html"
+
+# The OpenAPI document's tags, in the order a reader meets them: every route names one.
+TAGS: dict[str, str] = {
+    "auth": "Create an account and exchange its credentials for a bearer token.",
+    "users": "Read, rename and delete accounts: your own, or any as an admin.",
+    "orders": "Place orders (safely retried with an Idempotency-Key), list, read and cancel them.",
+    "admin": "Operations for admins: dead letters and their replay, scheduled maintenance runs.",
+    "system": "The gateway's health and this document.",
+}
+
 
 @dataclass(frozen=True)
 class Route:
@@ -34,13 +50,41 @@ class Route:
     response: type[BaseModel] | None = None
     status: int = 200
     errors: tuple[int, ...] = field(default_factory=tuple)
-    tag: str = "system"
     idempotent: bool = False  # takes an Idempotency-Key header
+    media_type: str = JSON  # of the success answer
+    _: KW_ONLY
+    # camelCase, verb first (createOrder): a generated client's function name. HEAD, documented
+    # wherever GET is, takes this id with its verb replaced by "head" (getOrder -> headOrder).
+    operation_id: str
+    description: str  # what a reader of the reference needs beyond the summary
+    tag: str  # a key of TAGS
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("GET", "/health", "Health of the gateway and both services, and the runtime it runs on", errors=(503,)),
-    Route("GET", "/openapi.json", "This OpenAPI 3.1 document"),
+    Route(
+        "GET",
+        "/health",
+        "Health of the gateway and both services, and the runtime it runs on",
+        errors=(503,),
+        operation_id="getHealth",
+        description=(
+            "Asks each service over its binding and reports its answer beside its circuit breaker's state, "
+            "and names the Python, platform and Pyodide release the gateway runs on. 503 with "
+            '`"status": "degraded"` when a service is down.'
+        ),
+        tag="system",
+    ),
+    Route(
+        "GET",
+        "/openapi.json",
+        "This OpenAPI 3.1 document",
+        operation_id="getOpenApiDocument",
+        description=(
+            "Generated from the route table and the same pydantic models that validate requests; "
+            "`servers` names the origin it was fetched from."
+        ),
+        tag="system",
+    ),
     Route(
         "POST",
         "/api/auth/register",
@@ -50,6 +94,11 @@ ROUTES: tuple[Route, ...] = (
         response=User,
         status=201,
         errors=(409,),
+        operation_id="registerUser",
+        description=(
+            "The email is stored in lower case and must be new (409 otherwise). Emails listed in the "
+            "users worker's `ADMIN_EMAILS` get role `admin`; everyone else `user`."
+        ),
         tag="auth",
     ),
     Route(
@@ -59,16 +108,23 @@ ROUTES: tuple[Route, ...] = (
         body=LoginRequest,
         response=TokenResponse,
         errors=(401,),
+        operation_id="login",
+        description=(
+            "Answers an HS256 JWT to send as `Authorization: Bearer <token>`. A wrong password and an "
+            "unknown email get the same 401."
+        ),
         tag="auth",
     ),
     Route(
         "GET",
         "/api/users/me",
-        "The caller's account (404 once it is deleted, while the caller's token is still valid)",
+        "The caller's account",
         SIGNED_IN,
         "users",
         response=User,
         errors=(404,),
+        operation_id="getCurrentUser",
+        description="404 once the account is deleted, even while the caller's token is still valid.",
         tag="users",
     ),
     Route(
@@ -79,81 +135,110 @@ ROUTES: tuple[Route, ...] = (
         "users",
         query=ListUsersQuery,
         response=UserPage,
+        operation_id="listUsers",
+        description="Admins only. Newest first; pass `next_cursor` back as `?cursor=` for the next page.",
         tag="users",
     ),
     Route(
         "GET",
         "/api/users/{id}",
-        "One account (self or admin); X-Cache tells HIT or MISS",
+        "One account",
         SIGNED_IN,
         "users",
         response=User,
         errors=(404,),
+        operation_id="getUser",
+        description=(
+            "Your own account, or any as an admin; others are 404, never 403, so ids leak nothing. "
+            "Served from a KV cache: `X-Cache` tells `HIT` or `MISS`."
+        ),
         tag="users",
     ),
     Route(
         "PATCH",
         "/api/users/{id}",
-        "Rename an account (self or admin)",
+        "Rename an account",
         SIGNED_IN,
         "users",
         body=UpdateUserRequest,
         response=User,
         errors=(404,),
+        operation_id="updateUser",
+        description="Your own account, or any as an admin. The cached copy is invalidated at once.",
         tag="users",
     ),
     Route(
         "DELETE",
         "/api/users/{id}",
-        "Soft-delete an account (self or admin)",
+        "Soft-delete an account",
         SIGNED_IN,
         "users",
         status=204,
         errors=(404,),
+        operation_id="deleteUser",
+        description=(
+            "Your own account, or any as an admin. From this answer on the account can neither log in nor "
+            "be read; a scheduled job purges it later."
+        ),
         tag="users",
     ),
     Route(
         "POST",
         "/api/orders",
-        "Place an order; Idempotency-Key makes retries safe",
+        "Place an order",
         SIGNED_IN,
         "orders",
         body=CreateOrderRequest,
         response=Order,
         status=201,
         errors=(409, 422),
-        tag="orders",
         idempotent=True,
+        operation_id="createOrder",
+        description=(
+            "The order starts `pending`; a queue consumer confirms it. With an `Idempotency-Key`, the same "
+            "key and body answer the first response again with `Idempotent-Replayed: true`; the same key "
+            "with another body is 422, and while the first request is still in flight 409."
+        ),
+        tag="orders",
     ),
     Route(
         "GET",
         "/api/orders",
-        "The caller's orders (admin: all), newest first",
+        "The caller's orders, newest first",
         SIGNED_IN,
         "orders",
         query=ListOrdersQuery,
         response=OrderPage,
         errors=(403,),
+        operation_id="listOrders",
+        description=(
+            "Admins see everyone's and may filter by `user_id`. Filter by `status`; pass `next_cursor` "
+            "back as `?cursor=` for the next page."
+        ),
         tag="orders",
     ),
     Route(
         "GET",
         "/api/orders/{id}",
-        "One order (owner or admin)",
+        "One order",
         SIGNED_IN,
         "orders",
         response=Order,
         errors=(404,),
+        operation_id="getOrder",
+        description="The owner's, or any as an admin; others are 404.",
         tag="orders",
     ),
     Route(
         "POST",
         "/api/orders/{id}/cancel",
-        "Cancel a pending or confirmed order",
+        "Cancel an order",
         SIGNED_IN,
         "orders",
         response=Order,
         errors=(404, 409),
+        operation_id="cancelOrder",
+        description="A `pending` or `confirmed` order becomes `cancelled`; any other status is 409.",
         tag="orders",
     ),
     Route(
@@ -163,6 +248,8 @@ ROUTES: tuple[Route, ...] = (
         ADMIN_ONLY,
         "orders",
         response=DeadLetterPage,
+        operation_id="listDeadLetters",
+        description="Queue messages the consumers gave up on, with their attempts and last error, for replay.",
         tag="admin",
     ),
     Route(
@@ -174,6 +261,8 @@ ROUTES: tuple[Route, ...] = (
         response=ReplayAccepted,
         status=202,
         errors=(404, 409),
+        operation_id="replayDeadLetter",
+        description="The message goes back on the queue it came from; its consumer applies it at most once.",
         tag="admin",
     ),
     Route(
@@ -182,6 +271,8 @@ ROUTES: tuple[Route, ...] = (
         "Scheduled maintenance run summaries, newest first",
         ADMIN_ONLY,
         response=MaintenanceRunPage,
+        operation_id="listMaintenanceRuns",
+        description="Both services' cron jobs: when each ran, what it handled and what failed.",
         tag="admin",
     ),
 )
