@@ -65,7 +65,7 @@ PROBLEM_SCHEMA = {
             "detail": "The body failed validation",
             "instance": "/api/orders",
             "request_id": "4f1c9a2e8b7d4c3a9e0f1a2b3c4d5e6f",
-            "errors": [{"loc": ["items", 0, "quantity"], "msg": "Input should be greater than or equal to 1"}],
+            "errors": [{"loc": ["body", "items", 0, "quantity"], "msg": "Input should be greater than or equal to 1"}],
         }
     ],
 }
