@@ -6,7 +6,8 @@
   fresh state dir, once, the first time a test needs it. Tests under tests/unit never
   start it.
 * Fixtures: ``live`` (session; ``.base_url``, ``.local``/``.is_local``, ``.logs()``,
-  ``.wait_for_log()``), ``client`` (an ``httpx.Client`` on the base URL),
+  ``.wait_for_log()``), ``client`` (an ``httpx.Client`` on the base URL), ``browser``
+  (session; a headless Chromium driven by Selenium, tests/browser.py, for the pages),
   ``expect_5xx`` (declare a request whose 5xx answer, and every error line about it, is
   intended) and ``expect_error`` (declare an error line by its message).
 * The error audit (tests/log_audit.py), when the runtime was started here: a test owns
@@ -470,3 +471,22 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     live = config.stash.get(_LIVE, None)
     if live is not None and live.local and live.log_path is not None:
         terminalreporter.write_line(f"local runtime log: {live.log_path}")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Chromium for the page tests (tests/browser.py): `browser.open(url)`, then
+    `.wait_for_all(css)`, `.requested_urls()`, `.console_errors()`. Without a browser on this
+    machine the tests skip and say why; under CI=true they fail instead, since CI must run them."""
+    from tests.browser import Browser, find_browser
+
+    installed, why_not = find_browser()
+    if installed is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true and no browser for the page tests: {why_not}", pytrace=False)
+        pytest.skip(why_not)
+    session = Browser(installed)
+    try:
+        yield session
+    finally:
+        session.close()

@@ -124,13 +124,33 @@ function serviceFacade(serve, check) {
   });
 }
 
+/** A miniflare Response (from a binding's Node proxy) as one of Node's own, which is what Python reads. */
+async function toNodeResponse(response) {
+  return new Response(await responseBody(response), { status: response.status, headers: [...response.headers] });
+}
+
+/**
+ * The static assets binding: miniflare's asset server for the worker's `[assets]`, through
+ * its Node proxy (`fetcher`; one loopback request per call, fine for a page). Without one
+ * (the benchmark starts no asset server) a call fails, and says so.
+ */
+function assetsFacade(name, fetcher) {
+  return facade("Fetcher", {
+    fetch: (input, init) => {
+      if (!fetcher) return Promise.reject(new Error(`${name}: no asset server in this system`));
+      return awaited(fetcher.fetch(input, init).then(toNodeResponse));
+    },
+  });
+}
+
 /**
  * The env a Python worker sees: its vars as strings and its bindings under workerd's
  * class names. `channel` is its shim's binding channel; `serve(worker, request)` runs
  * the named worker's fetch; `faults` are the runtime's injected faults
- * (scripts/runtime/faults.mjs), checked on D1 and service calls.
+ * (scripts/runtime/faults.mjs), checked on D1 and service calls; `assets` is miniflare's
+ * binding to the worker's static assets, when it has them.
  */
-export function pythonEnv(spec, { channel, serve, faults }) {
+export function pythonEnv(spec, { channel, serve, faults, assets = undefined }) {
   const { workerOptions } = spec;
   const env = { ...workerOptions.bindings };
   const wrap = (names, make) => {
@@ -146,6 +166,8 @@ export function pythonEnv(spec, { channel, serve, faults }) {
     const worker = serviceName(target);
     return serviceFacade((request) => serve(worker, request), () => faults.checkReachable(worker));
   });
+  const assetsBinding = workerOptions.assets?.binding;
+  if (assetsBinding) env[assetsBinding] = assetsFacade(assetsBinding, assets);
   return env;
 }
 

@@ -220,7 +220,9 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
     const [url] = await Promise.all([mf.ready, ...workers.map((worker) => worker.start())]);
     for (const [index, spec] of specs.entries()) {
       const channel = await BindingChannel.open(mf, spec.name, token);
-      const env = pythonEnv(spec, { channel, serve, faults });
+      const assetsBinding = spec.workerOptions.assets?.binding;
+      const assets = assetsBinding ? (await mf.getBindings(spec.name))[assetsBinding] : undefined;
+      const env = pythonEnv(spec, { channel, serve, faults, assets });
       await applyMigrations(spec, env, log); // over the channel too: miniflare's proxies block on prepare
       workers[index].env = env;
       python.set(spec.name, workers[index]);

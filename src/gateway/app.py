@@ -11,6 +11,7 @@ from gateway.health import health
 from gateway.jwt import TokenPolicy
 from gateway.middleware import Authenticate, BodyLimit, Cors, NoStore, RateLimit
 from gateway.openapi import openapi
+from gateway.pages import page
 from gateway.ratelimit import WorkersRateLimiter
 from gateway.routes import ROUTES
 from shared.adapters.kv import WorkersKv
@@ -26,6 +27,7 @@ MIN_SECRET_CHARS = 32
 _OWN_HANDLERS: dict[str, Handler[GatewayContext]] = {
     "/health": health,
     "/openapi.json": openapi,
+    "/docs": page("/docs"),
     "/api/auth/login": handlers.login,
     "/api/admin/maintenance-runs": handlers.maintenance_runs,
 }
@@ -72,6 +74,7 @@ def build_app(env: Any) -> WorkerApp[GatewayContext]:
     )
     auth = Authenticator(policy, env_int(env, "JWT_TTL_SECONDS", 3600))
     services = build_services(env)
+    assets = ServiceClient("assets", env.ASSETS, env_int(env, "SERVICE_TIMEOUT_MS", 10_000) / 1000)
     middleware = (
         Cors(CorsPolicy(frozenset(env_list(env, "ALLOWED_ORIGINS"))), ROUTER),
         NoStore(PRIVATE_ROUTES),
@@ -79,4 +82,4 @@ def build_app(env: Any) -> WorkerApp[GatewayContext]:
         BodyLimit(env_int(env, "MAX_BODY_BYTES", 65_536)),
         Authenticate(auth, ACCESS),
     )
-    return WorkerApp(WORKER, ROUTER, GatewayContext(auth, services), middleware)
+    return WorkerApp(WORKER, ROUTER, GatewayContext(auth, services, assets), middleware)

@@ -4,9 +4,11 @@ from dataclasses import dataclass
 
 from gateway.auth import Authenticator
 from gateway.breaker import GuardedService
+from shared.adapters.services import ServiceClient
 
 
 @dataclass(frozen=True)
 class GatewayContext:
     auth: Authenticator
     services: dict[str, GuardedService]  # "users", "orders": the service bindings, behind their breakers
+    assets: ServiceClient  # the static assets binding (ASSETS), where the pages live

@@ -34,7 +34,7 @@ TAGS: dict[str, str] = {
     "users": "Read, rename and delete accounts: your own, or any as an admin.",
     "orders": "Place orders (safely retried with an Idempotency-Key), list, read and cancel them.",
     "admin": "Operations for admins: dead letters and their replay, scheduled maintenance runs.",
-    "system": "The gateway's health and this document.",
+    "system": "The gateway's health, this document and its interactive reference.",
 }
 
 
@@ -82,6 +82,18 @@ ROUTES: tuple[Route, ...] = (
         description=(
             "Generated from the route table and the same pydantic models that validate requests; "
             "`servers` names the origin it was fetched from."
+        ),
+        tag="system",
+    ),
+    Route(
+        "GET",
+        "/docs",
+        "The interactive API reference (an HTML page)",
+        media_type=HTML,
+        operation_id="getApiReference",
+        description=(
+            "This document rendered by Swagger UI, served from the gateway's own origin (no CDN); "
+            "its scripts and styles are static assets under `/docs/`."
         ),
         tag="system",
     ),

@@ -208,6 +208,7 @@ def test_openapi_lists_every_route(api):
     expected = {
         ("get", "/health"),
         ("get", "/openapi.json"),
+        ("get", "/docs"),
         ("post", "/api/auth/register"),
         ("post", "/api/auth/login"),
         ("get", "/api/users/me"),
