@@ -9,7 +9,7 @@ from typing import Any
 from orders.context import OrdersContext
 from orders.dead_letters import DeadLetterService
 from orders.events import EventConsumer, consume
-from orders.messages import ORDER_EVENTS_QUEUE, USER_EVENTS_QUEUE, Decision, QueueMessage
+from orders.messages import ORDER_EVENTS_QUEUE, USER_EVENTS_QUEUE, Decision, QueueMessage, queue_role
 from orders.repository import DeadLetterRepository, DeliveryFailureRepository, IdempotencyRepository, OrderRepository
 from orders.routes import build_router
 from orders.service import OrdersService, OrdersSettings
@@ -68,6 +68,7 @@ def build_app(env: Any, db: Database | None = None) -> WorkerApp[OrdersContext]:
 async def consume_batch(
     env: Any, queue: str, messages: list[QueueMessage], db: Database | None = None
 ) -> list[Decision]:
+    queue = queue_role(queue, env_str(env, "QUEUE_NAME_SUFFIX"))
     ctx = build_context(env, db or D1(env.DB))
     return await consume(queue, messages, ctx.events, ctx.dead_letters, Logger(worker=WORKER).bind(queue=queue))
 

@@ -11,6 +11,8 @@ from typing import Any
 from contracts.events import ORDER_CREATED, USER_DELETED
 from shared.adapters.jsvalues import to_python
 
+# The queues' names as the code knows them. Each deployed environment appends its
+# QUEUE_NAME_SUFFIX ("-staging", "-production") in its config; `queue_role` strips it.
 ORDER_EVENTS_QUEUE = "edge-order-events"
 USER_EVENTS_QUEUE = "edge-user-events"
 DEAD_LETTER_QUEUE = "edge-dead-letters"
@@ -20,6 +22,11 @@ SOURCE_QUEUES = {ORDER_CREATED: ORDER_EVENTS_QUEUE, USER_DELETED: USER_EVENTS_QU
 UNKNOWN_QUEUE = "unknown"
 
 MAX_RETRY_DELAY_SECONDS = 60
+
+
+def queue_role(queue: str, suffix: str) -> str:
+    """The name the code knows a batch's queue by: its environment's suffix removed."""
+    return queue.removesuffix(suffix) if suffix else queue
 
 
 def event_id_of(body: dict[str, Any], fallback: str) -> str:

@@ -3,29 +3,36 @@
 Queue names live in the configs (producers, consumers, the dead-letter queue); the orders
 worker also needs them in Python, to tell a dead letter's batch from the others and to
 replay a letter to its queue. Python cannot read the config at run time, so this test
-holds the two copies together.
+holds the two copies together, in every environment: a deployed environment's queues are
+the same names with its QUEUE_NAME_SUFFIX, which the orders worker strips.
 """
 
 import tomllib
 from pathlib import Path
+
+import pytest
 
 from orders.messages import DEAD_LETTER_QUEUE, ORDER_EVENTS_QUEUE, USER_EVENTS_QUEUE
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def config(path: str) -> dict:
-    return tomllib.loads((ROOT / path).read_text(encoding="utf-8"))
+def config(path: str, environment: str | None) -> dict:
+    whole = tomllib.loads((ROOT / path).read_text(encoding="utf-8"))
+    return whole if environment is None else whole["env"][environment]
 
 
-def test_queue_names_in_python_are_the_configured_ones() -> None:
-    orders, users = config("services/orders/wrangler.toml"), config("services/users/wrangler.toml")
+@pytest.mark.parametrize("environment", [None, "staging", "production"])
+def test_queue_names_in_python_are_the_configured_ones(environment: str | None) -> None:
+    orders = config("services/orders/wrangler.toml", environment)
+    users = config("services/users/wrangler.toml", environment)
+    suffix = orders["vars"]["QUEUE_NAME_SUFFIX"]
+    assert suffix == ("" if environment is None else f"-{environment}")
+    order_events, user_events, dead_letters = (
+        q + suffix for q in (ORDER_EVENTS_QUEUE, USER_EVENTS_QUEUE, DEAD_LETTER_QUEUE)
+    )
     producers = {p["binding"]: p["queue"] for p in orders["queues"]["producers"]}
     consumers = {c["queue"]: c.get("dead_letter_queue") for c in orders["queues"]["consumers"]}
-    assert producers == {"ORDER_EVENTS": ORDER_EVENTS_QUEUE, "USER_EVENTS": USER_EVENTS_QUEUE}
-    assert {p["binding"]: p["queue"] for p in users["queues"]["producers"]} == {"EVENTS": USER_EVENTS_QUEUE}
-    assert consumers == {
-        ORDER_EVENTS_QUEUE: DEAD_LETTER_QUEUE,
-        USER_EVENTS_QUEUE: DEAD_LETTER_QUEUE,
-        DEAD_LETTER_QUEUE: None,
-    }
+    assert producers == {"ORDER_EVENTS": order_events, "USER_EVENTS": user_events}
+    assert {p["binding"]: p["queue"] for p in users["queues"]["producers"]} == {"EVENTS": user_events}
+    assert consumers == {order_events: dead_letters, user_events: dead_letters, dead_letters: None}

@@ -179,3 +179,18 @@ def test_admin_routes_and_the_queue_and_cron_doors() -> None:
         assert runs[0]["counts"]["orders_expired"] == 0
 
     run(scenario())
+
+
+def test_a_deployed_environments_queues_are_told_apart_by_their_suffix() -> None:
+    """Staging's batches come from edge-dead-letters-staging: still the dead-letter queue."""
+
+    async def scenario() -> None:
+        h = Harness()
+        h.env.QUEUE_NAME_SUFFIX = "-staging"
+        await h.order()
+        event = h.env.ORDER_EVENTS.events[0]
+        await consume_batch(h.env, DEAD_LETTER_QUEUE + "-staging", [QueueMessage("d1", event, 1)], h.db)
+        letters = (await h.call("GET", "/api/admin/dead-letters", ADMIN)).json()
+        assert [(d["id"], d["queue"]) for d in letters["items"]] == [("d1", ORDER_EVENTS_QUEUE)]
+
+    run(scenario())
