@@ -36,6 +36,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests import traffic
 from tests.log_audit import Declarations, Span, describe, missing, outside, undeclared
 from tests.webhook_receiver import WebhookReceiver
 
@@ -79,6 +80,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="URL",
         help="run the e2e tests against this running deployment instead of starting the local runtime",
     )
+    traffic.add_options(parser)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -465,6 +467,7 @@ class _SessionAudit:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(_SessionAudit(config), "e2e-5xx-audit")
+    traffic.register(config)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

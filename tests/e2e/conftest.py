@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -56,14 +57,26 @@ def sign_up(api: httpx.Client, email: str | None = None) -> Account:
     return Account(user["id"], user["email"], user["role"], token.json()["access_token"])
 
 
-@pytest.fixture
-def user(api) -> Account:
-    return sign_up(api)
+def leave_no_trace(api: httpx.Client, account: Account, request: pytest.FixtureRequest) -> None:
+    """A smoke test runs against a live deployment: the account it signed up is deleted again
+    (a soft delete that cancels its open orders; the users worker's cron purges it)."""
+    if request.node.get_closest_marker("smoke"):
+        deleted = api.delete(f"/api/users/{account.id}", headers=account.headers)
+        assert deleted.status_code in (204, 404), deleted.text
 
 
 @pytest.fixture
-def other_user(api) -> Account:
-    return sign_up(api)
+def user(api, request) -> Iterator[Account]:
+    account = sign_up(api)
+    yield account
+    leave_no_trace(api, account, request)
+
+
+@pytest.fixture
+def other_user(api, request) -> Iterator[Account]:
+    account = sign_up(api)
+    yield account
+    leave_no_trace(api, account, request)
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ def assert_problem(response, status):
     return body
 
 
+@pytest.mark.smoke
 def test_health_reports_services_and_pyodide_runtime(api, live):
     response = api.get("/health")
     assert response.status_code == 200
@@ -35,6 +36,7 @@ def test_health_reports_services_and_pyodide_runtime(api, live):
     assert body["runtime"]["python"].startswith("3.14")
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize("path", ["/health", "/nope", "/api/users/me"])
 def test_security_headers_and_request_id_on_every_response(api, path):
     response = api.get(path, headers={"X-Request-ID": "client-id_1.2"})
@@ -117,6 +119,7 @@ def test_body_over_limit_413(api):
     assert_problem(api.post("/api/auth/register", json=big), 413)
 
 
+@pytest.mark.smoke
 def test_missing_token_401_with_challenge(api):
     response = api.get("/api/users/me")
     assert_problem(response, 401)
@@ -202,6 +205,7 @@ def test_rate_limit_429_with_retry_after(api):
     assert 429 in statuses, f"no 429 after {len(statuses)} requests from one client"
 
 
+@pytest.mark.smoke
 def test_openapi_lists_every_route(api):
     doc = api.get("/openapi.json").json()
     assert doc["openapi"].startswith("3.1")

@@ -69,6 +69,7 @@ def scheduled(api, worker, cron):
 # -- create --
 
 
+@pytest.mark.smoke
 def test_create_order_201_pending_with_computed_total(api, user):
     body = order_body()
     response = api.post("/api/orders", json=body, headers=user.headers)
@@ -144,6 +145,7 @@ def test_create_order_malformed_json_400(api, user):
 # -- idempotency --
 
 
+@pytest.mark.smoke
 def test_idempotency_same_key_same_body_replays(api, user):
     key = f"key-{uuid.uuid4().hex}"
     first = api.post("/api/orders", json=order_body(), headers={**user.headers, "Idempotency-Key": key})
@@ -295,6 +297,7 @@ def test_get_order_owner_other_admin_unknown(api, user, other_user, admin):
 # -- cancel --
 
 
+@pytest.mark.smoke
 def test_cancel_pending_then_again_409(api, user):
     order = create(api, user)
     response = api.post(f"/api/orders/{order['id']}/cancel", headers=user.headers)
@@ -324,6 +327,7 @@ def test_admin_can_cancel(api, user, admin):
 # -- asynchronous confirmation --
 
 
+@pytest.mark.smoke
 def test_order_is_confirmed_by_queue_then_cancellable(api, user):
     order = create(api, user)
     confirmed = poll_status(api, user, order["id"], "confirmed")

@@ -1,6 +1,9 @@
-"""Smoke test: the system answers /health. To be replaced by the real e2e tests."""
+"""The first thing the smoke subset checks on a deployment: the gateway answers /health."""
+
+import pytest
 
 
+@pytest.mark.smoke
 def test_health_answers(client):
     response = client.get("/health")
     assert response.status_code in (200, 503), response.text

@@ -154,6 +154,7 @@ def test_login_wrong_password_and_unknown_email_same_401(api):
 # -- me ---------------------------------------------------------------------------
 
 
+@pytest.mark.smoke
 def test_me_200(api, user):
     response = api.get("/api/users/me", headers=user.headers)
     assert response.status_code == 200, response.text

@@ -25,7 +25,8 @@ NAMED_RESOURCES = ("Worker", "Queue", "D1 Database")
 
 def dry_run(path: str, environment: str | None, tmp_path: Path) -> str:
     env_args = [] if environment is None else ["--env", environment]
-    done = wrangler(["deploy", "--dry-run", "--outdir", str(tmp_path / "out"), "-c", path, *env_args], tmp_path / "home")
+    args = ["deploy", "--dry-run", "--outdir", str(tmp_path / "out"), "-c", path, *env_args]
+    done = wrangler(args, tmp_path / "home")
     output = plain(done.stdout + done.stderr)
     assert done.returncode == 0, output[-3000:]
     return output
