@@ -58,3 +58,10 @@ def test_an_operator_appoints_an_existing_account(api, live):
 def test_make_admin_refuses_what_it_cannot_do(api, live, email, status):
     done = make_admin(email, "--local", "--persist-to", str(live.state_dir))
     assert done.returncode == status, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("args", [["--remote"], ["--remote", "--env", "qa"], ["--remote", "--env"]])
+def test_a_remote_appointment_names_its_environment(args: list[str]) -> None:
+    """On Cloudflare the users database is edge-users-staging or -production: no default."""
+    done = make_admin("ada@example.com", *args)
+    assert done.returncode == 2 and "--env staging|production" in done.stderr, done.stderr
