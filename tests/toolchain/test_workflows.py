@@ -42,24 +42,28 @@ def test_the_pinned_actionlint_passes_the_workflows_and_refuses_a_broken_one(tmp
 
 def test_ci_runs_the_readmes_test_command_and_caches_by_lock_files() -> None:
     ci = (WORKFLOWS / "ci.yml").read_text(encoding="utf-8")
-    assert "run: scripts/test\n" in ci
+    setup = (ROOT / ".github" / "actions" / "setup" / "action.yml").read_text(encoding="utf-8")
+    assert "run: scripts/test\n" in ci and "uses: ./.github/actions/setup" in ci
     assert "pull_request:" in ci and "branches: [main]" in ci
     for path, lock in (
         ("~/.npm", "package-lock.json"),
         (".cache/pyodide-wheels", "requirements-pyodide.txt"),
         (".cache/pyodide-snapshot", "package-lock.json"),
     ):
-        block = ci[ci.index(f"path: {path}") :].split("\n\n")[0]
+        block = setup[setup.index(f"path: {path}") :]
         assert lock in block.split("key:")[1].splitlines()[0], f"{path} is not keyed by {lock}"
 
 
-def test_deploy_runs_scripts_deploy_staging_then_production_behind_its_environment() -> None:
+def test_deploy_releases_staging_then_production_behind_its_environment_with_scripts_deploy() -> None:
     deploy = (WORKFLOWS / "deploy.yml").read_text(encoding="utf-8")
+    release = (WORKFLOWS / "release.yml").read_text(encoding="utf-8")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    staging, production = deploy.index("scripts/deploy --env staging"), deploy.index("scripts/deploy --env production")
+    assert "workflows: [CI]" in deploy and "github.event.workflow_run.conclusion == 'success'" in deploy
+    staging, production = deploy.index("environment: staging"), deploy.index("environment: production")
     assert staging < production and "needs: staging" in deploy[deploy.index("  production:") :]
-    assert "name: production" in deploy and "workflows: [CI]" in deploy
-    assert "github.event.workflow_run.conclusion == 'success'" in deploy
-    assert "secrets.CLOUDFLARE_API_TOKEN" in deploy and "secrets.CLOUDFLARE_ACCOUNT_ID" in deploy
+    assert deploy.count("uses: ./.github/workflows/release.yml") == 2
+    assert "name: ${{ inputs.environment }}" in release, "the job runs in (and waits for) the GitHub environment"
+    assert 'run: scripts/deploy --env "$ENVIRONMENT" --base-url "$GATEWAY_URL"' in release
+    assert "secrets.CLOUDFLARE_API_TOKEN" in release and "secrets.CLOUDFLARE_ACCOUNT_ID" in release
     for environment in ("staging", "production"):
         assert f"scripts/deploy --env {environment}" in readme, "the README gives the command the pipeline runs"
