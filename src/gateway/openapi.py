@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from pydantic.json_schema import models_json_schema
 
-from contracts.orders import IDEMPOTENCY_KEY_HEADER, MAX_IDEMPOTENCY_KEY_CHARS
+from contracts.orders import IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, MAX_IDEMPOTENCY_KEY_CHARS
 from gateway.auth import PUBLIC
 from gateway.routes import JSON, ROUTES, TAGS, Route
 from shared.http import HttpRequest, HttpResponse, json_response
@@ -70,14 +70,37 @@ PROBLEM_SCHEMA = {
     ],
 }
 
-# Headers some problem answers carry, documented where they appear.
-_PROBLEM_HEADERS: dict[int, dict[str, Any]] = {
-    401: {"WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}},
-    429: {"Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}},
-    503: {
-        "Retry-After": {"description": "Seconds until the service may be tried again", "schema": {"type": "integer"}}
+# Response headers, defined once (components/headers) and referenced where they appear.
+HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-ID": {
+        "description": (
+            "The request's id: the client's own when it sent a sane one (1-128 of `[A-Za-z0-9._-]`), "
+            "else a fresh one. Every log line and queue message about the request carries it."
+        ),
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,128}$"},
+    },
+    "WWW-Authenticate": {"description": "`Bearer`: how to authenticate", "schema": {"type": "string"}},
+    "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer", "minimum": 0}},
+    IDEMPOTENT_REPLAYED_HEADER: {
+        "description": "`true` when this is the stored answer to an earlier request with the same `Idempotency-Key`",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+    "X-Cache": {
+        "description": "`HIT` when the account came from the KV cache, `MISS` when it was read from D1",
+        "schema": {"type": "string", "enum": ["HIT", "MISS"]},
     },
 }
+# The headers of problem answers beyond X-Request-ID, by status.
+_PROBLEM_HEADERS: dict[int, tuple[str, ...]] = {
+    401: ("WWW-Authenticate",),
+    429: ("Retry-After",),
+    503: ("Retry-After",),
+}
+
+
+def _headers(names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in ("X-Request-ID", *names)}
+
 
 _STANDARD_ERRORS = {
     400: "Malformed JSON",
@@ -135,7 +158,7 @@ def _ref(model: type | None) -> dict[str, Any]:
 
 
 def _operation(route: Route) -> dict[str, Any]:
-    success: dict[str, Any] = {"description": "Success"}
+    success: dict[str, Any] = {"description": "Success", "headers": _headers(route.headers)}
     if route.status != 204:
         schema = _ref(route.response) if route.media_type == JSON else {"type": "string"}
         success["content"] = {route.media_type: {"schema": schema}}
@@ -152,10 +175,9 @@ def _operation(route: Route) -> dict[str, Any]:
     for code in sorted(codes):
         answer: dict[str, Any] = {
             "description": _STANDARD_ERRORS.get(code, "See detail"),
+            "headers": _headers(_PROBLEM_HEADERS.get(code, ())),
             "content": {"application/problem+json": {"schema": _ref_name("Problem")}},
         }
-        if code in _PROBLEM_HEADERS:
-            answer["headers"] = _PROBLEM_HEADERS[code]
         responses[str(code)] = answer
     operation: dict[str, Any] = {
         "operationId": route.operation_id,
@@ -208,6 +230,7 @@ def build_document() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": _schemas(),
+            "headers": HEADERS,
             "securitySchemes": {
                 BEARER: {
                     "type": "http",

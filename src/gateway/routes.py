@@ -52,6 +52,7 @@ class Route:
     errors: tuple[int, ...] = field(default_factory=tuple)
     idempotent: bool = False  # takes an Idempotency-Key header
     media_type: str = JSON  # of the success answer
+    headers: tuple[str, ...] = ()  # what the success answer carries besides X-Request-ID (gateway/openapi.py HEADERS)
     _: KW_ONLY
     # camelCase, verb first (createOrder): a generated client's function name. HEAD, documented
     # wherever GET is, takes this id with its verb replaced by "head" (getOrder -> headOrder).
@@ -159,6 +160,7 @@ ROUTES: tuple[Route, ...] = (
         "users",
         response=User,
         errors=(404,),
+        headers=("X-Cache",),
         operation_id="getUser",
         description=(
             "Your own account, or any as an admin; others are 404, never 403, so ids leak nothing. "
@@ -205,6 +207,7 @@ ROUTES: tuple[Route, ...] = (
         status=201,
         errors=(409, 422),
         idempotent=True,
+        headers=("Idempotent-Replayed",),
         operation_id="createOrder",
         description=(
             "The order starts `pending`; a queue consumer confirms it. With an `Idempotency-Key`, the same "

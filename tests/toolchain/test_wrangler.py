@@ -132,3 +132,21 @@ def test_deployable_configs_make_nobody_an_admin_and_hold_no_secrets():
 def _ignored(path: str) -> bool:
     dev_vars = str(Path(path).with_name(".dev.vars"))
     return subprocess.run(["git", "check-ignore", "-q", dev_vars], cwd=ROOT).returncode == 0
+
+
+def test_the_gateway_deploy_builds_and_ships_its_static_assets(tmp_path: Path):
+    """From a clean tree, the gateway's build assembles dist/public (the /docs page and the
+    Swagger UI files from node_modules) before wrangler reads it as the ASSETS binding."""
+    project = copy_project(tmp_path / "project")
+    assert not (project / "dist").exists()
+    done = wrangler(
+        ["deploy", "--dry-run", "--outdir", str(tmp_path / "out"), "-c", "wrangler.toml"],
+        tmp_path / "home",
+        cwd=project,
+    )
+    output = plain(done.stdout + done.stderr)
+    assert done.returncode == 0, output
+    public = project / config("wrangler.toml")["assets"]["directory"]
+    assert f"from the assets directory {public}" in output and "env.ASSETS" in output, output
+    shipped = {path.relative_to(public).as_posix() for path in public.rglob("*") if path.is_file()}
+    assert {"_headers", "docs.html", "docs/reference.js", "docs/vendor/swagger-ui/swagger-ui-bundle.js"} <= shipped

@@ -92,3 +92,13 @@ def test_request_bodies_carry_examples() -> None:
     for route in ROUTES:
         if route.body is not None:
             assert schemas[route.body.__name__].get("examples"), f"{route.body.__name__} has no example"
+
+
+def test_documented_response_headers_are_defined_once() -> None:
+    document = build_document()
+    defined = document["components"]["headers"]
+    for route in ROUTES:
+        assert set(route.headers) <= defined.keys(), f"{route.method} {route.path}: define {route.headers} in HEADERS"
+    for method, path, operation in operations(document):
+        for code, answer in operation["responses"].items():
+            assert "X-Request-ID" in answer["headers"], f"{method.upper()} {path} {code}"
