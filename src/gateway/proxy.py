@@ -2,7 +2,10 @@
 
 Only an allowlist of client headers crosses: every identity header a client might
 send (X-User-Id, X-User-Role, X-Internal-*) is dropped by construction, and the
-gateway sets identity and request id from what it verified itself.
+gateway sets identity and request id from what it verified itself. Cloudflare's
+version-override header crosses too: Cloudflare does not carry it through a service
+binding by itself, and the deploy gate sends it so its smoke run reaches the new versions
+of the services as well as the gateway's (it can only pick versions already deployed).
 """
 
 from gateway.breaker import Service
@@ -11,7 +14,8 @@ from shared.errors import HttpProblem
 from shared.http import Headers, HttpRequest, HttpResponse
 from shared.identity import Identity
 
-FORWARDED_REQUEST_HEADERS = ("content-type", "accept", "idempotency-key")
+VERSION_OVERRIDES = "cloudflare-workers-version-overrides"
+FORWARDED_REQUEST_HEADERS = ("content-type", "accept", "idempotency-key", VERSION_OVERRIDES)
 RETURNED_RESPONSE_HEADERS = ("content-type", "x-cache", "idempotent-replayed", "retry-after", "location")
 
 
