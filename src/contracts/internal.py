@@ -6,3 +6,6 @@ A service binding's URL never leaves Cloudflare; `.invalid` (RFC 2606) makes tha
 INTERNAL_ORIGIN = "https://internal.invalid"
 HEALTH_PATH = "/internal/health"
 LOGIN_PATH = "/internal/auth/login"
+REFRESH_PATH = "/internal/auth/refresh"
+# The gateway closes a deleted account in the orders service before it answers the DELETE.
+CLOSE_ACCOUNT_PATH = "/internal/accounts/{user_id}/close"

@@ -42,9 +42,41 @@ LoginEmail = Annotated[
     StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=254),
     Field(description="The email the account was registered with", examples=["ada@example.com"]),
 ]
+_common_passwords: frozenset[str] | None = None
+
+
+def _not_common(value: str) -> str:
+    """NIST SP 800-63B: refuse passwords from a list of commonly used ones; no composition rules.
+
+    The list (`contracts.common_passwords`) is imported and turned into a set on first use,
+    so only the workers that check a new password pay for it, once per isolate.
+    """
+    global _common_passwords
+    if _common_passwords is None:
+        from contracts.common_passwords import PASSWORDS
+
+        _common_passwords = frozenset(PASSWORDS.split("\n")) - {""}
+    if value.lower() in _common_passwords:
+        raise ValueError("this password is too common; choose one that is harder to guess")
+    return value
+
+
 Password = Annotated[
     str,
-    Field(min_length=8, max_length=128, description="8-128 characters", examples=["correct horse battery"]),
+    Field(
+        min_length=8,
+        max_length=128,
+        description="8-128 characters, any characters (no composition rules), not one of the most common passwords",
+        examples=["correct horse battery"],
+    ),
+    AfterValidator(_not_common),
+]
+# A password being checked, not chosen: any string up to the bound (the bound keeps a
+# megabyte "password" from costing a hash).
+GivenPassword = Annotated[str, Field(min_length=1, max_length=128)]
+# 256 random bits in base64url are 43 characters; the bound keeps junk from being hashed.
+RefreshToken = Annotated[
+    str, Field(min_length=1, max_length=256, description="The opaque refresh token from login or refresh")
 ]
 Name = Annotated[
     str,
@@ -79,8 +111,23 @@ class LoginRequest(_Body):
     )
 
     email: LoginEmail
-    # The upper bound keeps a megabyte "password" from costing a hash.
-    password: Annotated[str, Field(min_length=1, max_length=128)]
+    password: GivenPassword
+
+
+class RefreshRequest(_Body):
+    refresh_token: RefreshToken
+
+
+class LogoutRequest(_Body):
+    """One session (the given refresh token's, else the caller's own) or, with `all`, every one."""
+
+    refresh_token: RefreshToken | None = None
+    all: Annotated[bool, Field(description="End every session of the account")] = False
+
+
+class ChangePasswordRequest(_Body):
+    current_password: GivenPassword
+    new_password: Password
 
 
 class UpdateUserRequest(_Body):
@@ -135,7 +182,22 @@ class TokenResponse(BaseModel):
 
     access_token: Annotated[str, Field(description="An HS256 JWT; send it as `Authorization: Bearer <token>`")]
     token_type: Literal["Bearer"] = "Bearer"
-    expires_in: Annotated[int, Field(description="Seconds until the token expires")]
+    expires_in: Annotated[int, Field(description="Seconds until the access token expires")]
+    refresh_token: Annotated[str, Field(description="Opaque; spend it at POST /api/auth/refresh for a new pair")]
+    refresh_expires_in: Annotated[int, Field(description="Seconds until the refresh token expires")]
+
+
+class SessionGrant(BaseModel):
+    """What the users service answers the gateway on login and refresh: who, and the session's new refresh token.
+
+    The gateway mints the access token from it (only the gateway holds the signing keys).
+    """
+
+    user_id: str
+    role: Role
+    session_id: str
+    refresh_token: str
+    refresh_expires_in: int
 
 
 class ListUsersQuery(BaseModel):

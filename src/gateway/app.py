@@ -17,26 +17,29 @@ from gateway.routes import ROUTES
 from shared.adapters.kv import WorkersKv
 from shared.adapters.services import ServiceClient
 from shared.app import WorkerApp
-from shared.config import env_int, env_list, env_secret, env_str
+from shared.config import ConfigError, env_int, env_list, env_secret, env_str
 from shared.http import Handler, Router
 
 WORKER = "gateway"
 SERVICES = ("users", "orders")
 MIN_SECRET_CHARS = 32
 
-_OWN_HANDLERS: dict[str, Handler[GatewayContext]] = {
-    "/health": health,
-    "/openapi.json": openapi,
-    "/docs": page("/docs"),
-    "/api/auth/login": handlers.login,
-    "/api/admin/maintenance-runs": handlers.maintenance_runs,
+_OWN_HANDLERS: dict[tuple[str, str], Handler[GatewayContext]] = {
+    ("GET", "/health"): health,
+    ("GET", "/openapi.json"): openapi,
+    ("GET", "/docs"): page("/docs"),
+    ("POST", "/api/auth/login"): handlers.login,
+    ("POST", "/api/auth/refresh"): handlers.refresh,
+    ("DELETE", "/api/users/{id}"): handlers.delete_user,
+    ("GET", "/api/admin/maintenance-runs"): handlers.maintenance_runs,
 }
 
 
 def build_router() -> Router[GatewayContext]:
     router: Router[GatewayContext] = Router()
     for route in ROUTES:
-        router.add(route.method, route.path, _OWN_HANDLERS.get(route.path) or handlers.forwarding(route))
+        handler = _OWN_HANDLERS.get((route.method, route.path)) or handlers.forwarding(route)
+        router.add(route.method, route.path, handler)
     return router
 
 
@@ -45,6 +48,7 @@ ROUTER = build_router()
 ACCESS = {(route.method, route.path): route.access for route in ROUTES}
 PRIVATE_ROUTES = frozenset(route.path for route in ROUTES if route.access != PUBLIC) | {
     "/api/auth/login",
+    "/api/auth/refresh",
     "/api/auth/register",
 }
 
@@ -66,13 +70,26 @@ def build_services(env: Any) -> dict[str, GuardedService]:
     }
 
 
+def signing_secrets(env: Any) -> tuple[bytes, ...]:
+    """JWT_SECRET (signs and verifies), then JWT_PREVIOUS_SECRETS (comma-separated: verify only).
+
+    ConfigError when any is short: a weak old key would still open accounts.
+    """
+    current = env_secret(env, "JWT_SECRET", MIN_SECRET_CHARS)
+    previous = env_list(env, "JWT_PREVIOUS_SECRETS")
+    if any(len(secret) < MIN_SECRET_CHARS for secret in previous):
+        raise ConfigError(f"every JWT_PREVIOUS_SECRETS entry must be at least {MIN_SECRET_CHARS} characters")
+    return tuple(secret.encode() for secret in (current, *previous))
+
+
 def build_app(env: Any) -> WorkerApp[GatewayContext]:
     """ConfigError (answered as a stamped 500) when JWT_SECRET is missing or short."""
-    secret = env_secret(env, "JWT_SECRET", MIN_SECRET_CHARS)
     policy = TokenPolicy(
-        secret.encode(), env_str(env, "JWT_ISSUER", "edge-api"), env_str(env, "JWT_AUDIENCE", "edge-api-clients")
+        signing_secrets(env),
+        env_str(env, "JWT_ISSUER", "edge-api"),
+        env_str(env, "JWT_AUDIENCE", "edge-api-clients"),
     )
-    auth = Authenticator(policy, env_int(env, "JWT_TTL_SECONDS", 3600))
+    auth = Authenticator(policy, env_int(env, "JWT_TTL_SECONDS", 900))
     services = build_services(env)
     assets = ServiceClient("assets", env.ASSETS, env_int(env, "SERVICE_TIMEOUT_MS", 10_000) / 1000)
     middleware = (

@@ -1,13 +1,13 @@
 """The gateway's handlers: a generic one that forwards a contract route, and the few
-routes the gateway answers itself (login, maintenance runs)."""
+routes the gateway answers itself (login, refresh, account deletion, maintenance runs)."""
 
 import asyncio
 import json
 from typing import Any
 
-from contracts.internal import INTERNAL_ORIGIN, LOGIN_PATH
+from contracts.internal import CLOSE_ACCOUNT_PATH, INTERNAL_ORIGIN, LOGIN_PATH, REFRESH_PATH
 from contracts.orders import IDEMPOTENCY_KEY_HEADER, MAX_IDEMPOTENCY_KEY_CHARS
-from contracts.users import LoginRequest, User
+from contracts.users import LoginRequest, RefreshRequest, SessionGrant
 from gateway.context import GatewayContext
 from gateway.proxy import as_problem, forward, outbound_headers
 from gateway.routes import Route
@@ -41,15 +41,59 @@ def forwarding(route: Route) -> Handler[GatewayContext]:
 
 
 async def login(request: HttpRequest, ctx: GatewayContext) -> HttpResponse:
-    """Credentials are checked by the users service; the token is minted here, where the secret lives."""
+    """Credentials are checked (and throttled) by the users service, which opens the session;
+    the access token is minted here, where the signing keys live."""
     parse_body(request, LoginRequest)
-    answer = await forward(ctx.services["users"], _internal(request, LOGIN_PATH), None)
+    return await _session(request, ctx, LOGIN_PATH)
+
+
+async def refresh(request: HttpRequest, ctx: GatewayContext) -> HttpResponse:
+    """The users service spends the refresh token for its successor; a new access token goes with it."""
+    parse_body(request, RefreshRequest)
+    return await _session(request, ctx, REFRESH_PATH)
+
+
+async def _session(request: HttpRequest, ctx: GatewayContext, path: str) -> HttpResponse:
+    answer = await forward(ctx.services["users"], _internal(request, path), None)
     if answer.status != 200:
         return _as_public(answer, request)
-    user = User.model_validate_json(answer.body)
-    request.user_id = user.id
-    token = ctx.auth.issue(user.id, user.role)
-    return json_response({"access_token": token, "token_type": "Bearer", "expires_in": ctx.auth.ttl_seconds})
+    grant = SessionGrant.model_validate_json(answer.body)
+    request.user_id = grant.user_id
+    return json_response(
+        {
+            "access_token": ctx.auth.issue(grant.user_id, grant.role, grant.session_id),
+            "token_type": "Bearer",
+            "expires_in": ctx.auth.ttl_seconds,
+            "refresh_token": grant.refresh_token,
+            "refresh_expires_in": grant.refresh_expires_in,
+        }
+    )
+
+
+async def delete_user(request: HttpRequest, ctx: GatewayContext) -> HttpResponse:
+    """The users service deletes (and revokes every session); then the orders service closes
+    the account before the client hears 204, so no order can follow the answer.
+
+    A retried DELETE (404 from users: already deleted) closes again, so a close that failed
+    the first time (answered 5xx) is made up by the retry; the `user.deleted` event closes
+    it a third way. Nobody else's account is closed: only self or an admin get this far.
+    """
+    answer = await forward(ctx.services["users"], request, request.identity)
+    user_id, caller = request.path_params["id"], request.identity
+    if answer.status not in (204, 404) or caller is None or not caller.may_see(user_id):
+        return answer
+    path = CLOSE_ACCOUNT_PATH.format(user_id=user_id)  # the segment as routed: still percent-encoded
+    try:
+        closed = await ctx.services["orders"].request("POST", path, outbound_headers(request, caller))
+    except ServiceError as error:
+        if answer.status == 204:
+            raise as_problem(error) from error
+        request.log.warning("could not close a deleted account in orders", reason=error.detail)
+        return answer
+    if closed.status != 204 and answer.status == 204:
+        request.log.warning("orders refused to close a deleted account", status=closed.status)
+        raise HttpProblem(502, "The account was deleted, but its orders could not be closed yet; retry the DELETE")
+    return answer
 
 
 def _as_public(answer: HttpResponse, request: HttpRequest) -> HttpResponse:

@@ -3,28 +3,53 @@
 Only HS256 is accepted: the algorithm is pinned, never read from the token to pick
 a verifier, so `alg: none` and key-confusion tricks fail like any bad signature.
 The stdlib's C HMAC is fast in Pyodide, so no crypto dependency is needed.
+
+Keys rotate: every token names its key in the header's `kid`, an HMAC of a fixed label
+under the key (it identifies the key and reveals nothing a signature does not). The
+first key of a policy signs; every key of it verifies the tokens that name it. A `kid`
+the policy does not hold is refused before any signature is computed.
 """
 
 import base64
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 ALGORITHM = "HS256"
+_KID_LABEL = b"edge-api jwt key id v1"
+_KID_BYTES = 12
 
 
 class InvalidToken(Exception):
     """The token is malformed, forged, expired, not yet valid, or not for us."""
 
 
+def key_id(secret: bytes) -> str:
+    """The `kid` of a key: derived from it, so configs name keys once, and never the key itself."""
+    return _b64encode(hmac.new(secret, _KID_LABEL, hashlib.sha256).digest()[:_KID_BYTES])
+
+
 @dataclass(frozen=True)
 class TokenPolicy:
-    secret: bytes
+    """`secrets[0]` signs (JWT_SECRET); all of them verify (it and JWT_PREVIOUS_SECRETS)."""
+
+    secrets: tuple[bytes, ...]
     issuer: str
     audience: str
     leeway_seconds: int = 30
+    keys: dict[str, bytes] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.secrets:
+            raise ValueError("a token policy needs a signing key")
+        object.__setattr__(self, "keys", {key_id(secret): secret for secret in self.secrets})
+
+    @property
+    def secret(self) -> bytes:
+        """The signing key."""
+        return self.secrets[0]
 
 
 def _b64encode(raw: bytes) -> str:
@@ -43,7 +68,8 @@ def _sign(signing_input: bytes, secret: bytes) -> bytes:
 
 
 def encode(claims: dict[str, Any], secret: bytes) -> str:
-    header = _b64encode(json.dumps({"alg": ALGORITHM, "typ": "JWT"}, separators=(",", ":")).encode())
+    head = {"alg": ALGORITHM, "typ": "JWT", "kid": key_id(secret)}
+    header = _b64encode(json.dumps(head, separators=(",", ":")).encode())
     payload = _b64encode(json.dumps(claims, separators=(",", ":")).encode())
     signing_input = f"{header}.{payload}".encode()
     return f"{header}.{payload}.{_b64encode(_sign(signing_input, secret))}"
@@ -67,7 +93,11 @@ def decode(token: str, policy: TokenPolicy, now: int) -> dict[str, Any]:
     header, claims = _json_segment(parts[0]), _json_segment(parts[1])
     if header.get("alg") != ALGORITHM:
         raise InvalidToken("algorithm not allowed")
-    expected = _sign(f"{parts[0]}.{parts[1]}".encode(), policy.secret)
+    kid = header.get("kid")
+    secret = policy.keys.get(kid) if isinstance(kid, str) else None
+    if secret is None:
+        raise InvalidToken("unknown key")
+    expected = _sign(f"{parts[0]}.{parts[1]}".encode(), secret)
     if not hmac.compare_digest(expected, _b64decode(parts[2])):
         raise InvalidToken("bad signature")
     _check_claims(claims, policy, now)

@@ -15,8 +15,11 @@ from pydantic import BaseModel
 from contracts.maintenance import MaintenanceRunPage
 from contracts.orders import CreateOrderRequest, DeadLetterPage, ListOrdersQuery, Order, OrderPage, ReplayAccepted
 from contracts.users import (
+    ChangePasswordRequest,
     ListUsersQuery,
     LoginRequest,
+    LogoutRequest,
+    RefreshRequest,
     RegisterRequest,
     TokenResponse,
     UpdateUserRequest,
@@ -30,7 +33,7 @@ HTML = "text/html"
 
 # The OpenAPI document's tags, in the order a reader meets them: every route names one.
 TAGS: dict[str, str] = {
-    "auth": "Create an account and exchange its credentials for a bearer token.",
+    "auth": "Create an account, exchange its credentials for tokens, refresh them, and end sessions.",
     "users": "Read, rename and delete accounts: your own, or any as an admin.",
     "orders": "Place orders (safely retried with an Idempotency-Key), list, read and cancel them.",
     "admin": "Operations for admins: dead letters and their replay, scheduled maintenance runs.",
@@ -117,14 +120,49 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "POST",
         "/api/auth/login",
-        "Exchange credentials for a bearer token",
+        "Exchange credentials for an access token and a refresh token",
         body=LoginRequest,
         response=TokenResponse,
         errors=(401,),
         operation_id="login",
         description=(
-            "Answers an HS256 JWT to send as `Authorization: Bearer <token>`. A wrong password and an "
-            "unknown email get the same 401."
+            "Answers a short-lived HS256 JWT (`expires_in`, 900 s by default) to send as "
+            "`Authorization: Bearer <token>`, and an opaque refresh token for `POST /api/auth/refresh`; "
+            "each login opens a session. A wrong password and an unknown email get the same 401. After 5 "
+            "failed logins for one email within 15 minutes, that email's logins answer 429 with "
+            "`Retry-After`, from any address, for a time that doubles with each further failure (at most "
+            "an hour); a success resets it."
+        ),
+        tag="auth",
+    ),
+    Route(
+        "POST",
+        "/api/auth/refresh",
+        "Spend a refresh token for a new pair",
+        body=RefreshRequest,
+        response=TokenResponse,
+        errors=(401,),
+        operation_id="refreshTokens",
+        description=(
+            "Answers as login does, with a new access token and a new refresh token; the one sent is spent. "
+            "A spent, revoked, expired or unknown refresh token is 401, and a spent one presented again "
+            "also ends its whole session (every token descended from that login)."
+        ),
+        tag="auth",
+    ),
+    Route(
+        "POST",
+        "/api/auth/logout",
+        "End a session, or every session",
+        SIGNED_IN,
+        "users",
+        body=LogoutRequest,
+        status=204,
+        operation_id="logout",
+        description=(
+            "`{\"refresh_token\": ...}` ends the session that token belongs to (if it is the caller's); "
+            "`{\"all\": true}` ends every session of the account. Their refresh tokens are refused at once; "
+            "access tokens already issued run out within `expires_in`."
         ),
         tag="auth",
     ),
@@ -138,6 +176,23 @@ ROUTES: tuple[Route, ...] = (
         errors=(404,),
         operation_id="getCurrentUser",
         description="404 once the account is deleted, even while the caller's token is still valid.",
+        tag="users",
+    ),
+    Route(
+        "POST",
+        "/api/users/me/password",
+        "Change the caller's password",
+        SIGNED_IN,
+        "users",
+        body=ChangePasswordRequest,
+        status=204,
+        errors=(404,),
+        operation_id="changePassword",
+        description=(
+            "Needs the current password (403 when wrong; repeated wrong ones lock the account's logins as "
+            "failed logins do, 429). The new one follows the registration rules (422). Every other session "
+            "ends; the caller's goes on."
+        ),
         tag="users",
     ),
     Route(
@@ -192,7 +247,8 @@ ROUTES: tuple[Route, ...] = (
         operation_id="deleteUser",
         description=(
             "Your own account, or any as an admin. From this answer on the account can neither log in nor "
-            "be read; a scheduled job purges it later."
+            "be read, all its sessions have ended, and no order is created for it, whatever tokens it still "
+            "holds; a scheduled job purges it later."
         ),
         tag="users",
     ),

@@ -15,7 +15,7 @@ from typing import Any
 from contracts.events import ORDER_CREATED, USER_DELETED
 from orders.dead_letters import DeadLetterService
 from orders.messages import DEAD_LETTER_QUEUE, Decision, QueueMessage, ack, retry_later
-from orders.repository import DeliveryFailureRepository, OrderRepository
+from orders.repository import AccountRepository, DeliveryFailureRepository, OrderRepository
 from shared import clock
 from shared.adapters.webhook import DeliveryFailed, Notifier
 from shared.errors import describe
@@ -33,8 +33,11 @@ class EventConsumer:
         failures: DeliveryFailureRepository,
         notifier: Notifier | None,
         now: Callable[[], datetime] = clock.now,
+        *,
+        accounts: AccountRepository | None = None,
     ) -> None:
         self.orders = orders
+        self.accounts = accounts or AccountRepository(orders.db)
         self.failures = failures
         self.notifier = notifier
         self._now = now
@@ -107,7 +110,9 @@ class EventConsumer:
         if not isinstance(user_id, str):
             log.warning("user.deleted without a user_id; dropped")
             return
-        cancelled = await self.orders.cancel_open_for_user(user_id, clock.iso(self._now()))
+        now = clock.iso(self._now())
+        await self.accounts.close(user_id, now)  # usually done already, by the gateway before its 204
+        cancelled = await self.orders.cancel_open_for_user(user_id, now)
         log.info("open orders of a deleted user cancelled", user_id=user_id, cancelled=cancelled)
 
 

@@ -14,6 +14,9 @@ from orders.domain import DeadLetterRecord, LineItem, OrderRecord
 from shared.adapters.d1 import Database, Row, Statement
 
 _ORDER_COLUMNS = "id, user_id, status, items, total_cents, currency, created_at, updated_at"
+# Appended to a write's WHERE with the user id as its parameter: the write happens only
+# for an open account (a primary-key probe inside a statement already being paid for).
+_ACCOUNT_OPEN = "NOT EXISTS (SELECT 1 FROM closed_accounts WHERE user_id = ?)"
 
 
 def _json(value: Any) -> str:
@@ -50,15 +53,35 @@ class DeliveryState:
     notified_at: str | None
 
 
+class AccountRepository:
+    """Accounts closed by their deletion: the orders service's own copy of that fact."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def close(self, user_id: str, closed_at: str) -> None:
+        """Idempotent: the gateway and the user.deleted consumer both close the account."""
+        await self.db.run(
+            "INSERT INTO closed_accounts (user_id, closed_at) VALUES (?, ?) ON CONFLICT (user_id) DO NOTHING",
+            user_id,
+            closed_at,
+        )
+
+    async def is_closed(self, user_id: str) -> bool:
+        return await self.db.first("SELECT 1 AS closed FROM closed_accounts WHERE user_id = ?", user_id) is not None
+
+
 class OrderRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     @staticmethod
     def insert_statement(order: OrderRecord, *, event_id: str, request_id: str | None) -> Statement:
+        """Inserts nothing (0 rows changed) when the order's account is closed."""
         items = _json(order.public()["items"])
         return (
-            f"INSERT INTO orders ({_ORDER_COLUMNS}, request_id, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO orders ({_ORDER_COLUMNS}, request_id, event_id) "
+            f"SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE {_ACCOUNT_OPEN}",
             (
                 order.id,
                 order.user_id,
@@ -70,6 +93,7 @@ class OrderRepository:
                 order.updated_at,
                 request_id,
                 event_id,
+                order.user_id,
             ),
         )
 
@@ -201,12 +225,13 @@ class IdempotencyRepository:
 
     @staticmethod
     def complete_statement(user_id: str, key: str, status: int, body: dict[str, Any]) -> Statement:
-        """Mark the claim done with the response to replay; batched with the order's INSERT."""
+        """Mark the claim done with the response to replay; batched with the order's INSERT
+        (and, like it, a no-op for a closed account, so no answer is stored for an order never made)."""
         sql = (
             "UPDATE idempotency_keys SET state = 'done', response_status = ?, response_body = ? "
-            "WHERE user_id = ? AND key = ? AND state = 'in_flight'"
+            f"WHERE user_id = ? AND key = ? AND state = 'in_flight' AND {_ACCOUNT_OPEN}"
         )
-        return sql, (status, _json(body), user_id, key)
+        return sql, (status, _json(body), user_id, key, user_id)
 
     async def release(self, user_id: str, key: str) -> None:
         """Drop an unfinished claim so the client may retry with the same key."""

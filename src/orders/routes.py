@@ -4,7 +4,7 @@ Paths are the public ones: the gateway forwards them verbatim with the caller's
 identity (x-user-id, x-user-role), x-request-id and any Idempotency-Key.
 """
 
-from contracts.internal import HEALTH_PATH
+from contracts.internal import CLOSE_ACCOUNT_PATH, HEALTH_PATH
 from contracts.orders import (
     IDEMPOTENCY_KEY_HEADER,
     IDEMPOTENT_REPLAYED_HEADER,
@@ -13,7 +13,7 @@ from contracts.orders import (
     ListOrdersQuery,
 )
 from orders.context import OrdersContext
-from shared.http import Handler, HttpRequest, HttpResponse, Router, json_response
+from shared.http import Handler, HttpRequest, HttpResponse, Router, empty_response, json_response
 from shared.identity import caller_of
 from shared.routes import maintenance_runs
 from shared.validation import parse_body, parse_header, parse_query
@@ -44,6 +44,13 @@ async def cancel_order(request: HttpRequest, ctx: OrdersContext) -> HttpResponse
     return json_response(order.public())
 
 
+async def close_account(request: HttpRequest, ctx: OrdersContext) -> HttpResponse:
+    """Internal: the gateway closes a deleted account here before it answers the DELETE."""
+    caller_of(request)  # only the gateway reaches this, and it always says who asked
+    await ctx.orders.close_account(request.path_params["user_id"])
+    return empty_response(204)
+
+
 async def list_dead_letters(request: HttpRequest, ctx: OrdersContext) -> HttpResponse:
     letters = await ctx.dead_letters.waiting(caller_of(request))
     return json_response({"items": [letter.public() for letter in letters]})
@@ -58,6 +65,7 @@ async def replay_dead_letter(request: HttpRequest, ctx: OrdersContext) -> HttpRe
 def build_router(health: Handler[object]) -> Router[OrdersContext]:
     router: Router[OrdersContext] = Router()
     router.add("GET", HEALTH_PATH, health)
+    router.add("POST", CLOSE_ACCOUNT_PATH, close_account)
     router.add("POST", "/api/orders", create_order)
     router.add("GET", "/api/orders", list_orders)
     router.add("GET", "/api/orders/{order_id}", get_order)

@@ -18,12 +18,18 @@ from typing import Any
 from contracts.events import ORDER_CREATED
 from contracts.orders import CreateOrderRequest, ListOrdersQuery
 from orders.domain import LineItem, OrderRecord
-from orders.repository import IdempotencyRecord, IdempotencyRepository, OrderEventSource, OrderRepository
+from orders.repository import (
+    AccountRepository,
+    IdempotencyRecord,
+    IdempotencyRepository,
+    OrderEventSource,
+    OrderRepository,
+)
 from shared import clock
 from shared.adapters.d1 import Database
 from shared.adapters.queue import EventPublisher
 from shared.cursor import BadCursor, decode_cursor, page_of
-from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from shared.errors import Conflict, Forbidden, NotFound, Unauthenticated, Unprocessable
 from shared.identity import Identity
 from shared.logging import Logger
 from shared.maintenance import Counts, Task
@@ -32,6 +38,13 @@ from shared.maintenance import Counts, Task
 CREATED_STATUS = 201
 # A claim still in flight after this long belongs to a request that died; a retry may take it over.
 IN_FLIGHT_TAKEOVER_SECONDS = 120
+
+
+class AccountClosed(Unauthenticated):
+    """The caller's account was deleted: its token may still be valid, but it writes nothing."""
+
+    def __init__(self) -> None:
+        super().__init__("This account is closed")
 
 
 @dataclass(frozen=True)
@@ -92,6 +105,8 @@ class OrdersService:
         publisher: EventPublisher,
         settings: OrdersSettings,
         now: Callable[[], datetime] = clock.now,
+        *,
+        accounts: AccountRepository | None = None,
     ) -> None:
         """`db` commits an order and its idempotency record together (one batch)."""
         self.db = db
@@ -100,6 +115,7 @@ class OrdersService:
         self.publisher = publisher
         self.settings = settings
         self._now = now
+        self.accounts = accounts or AccountRepository(db)
 
     async def create(
         self,
@@ -148,7 +164,10 @@ class OrdersService:
         statements = [self.orders.insert_statement(order, event_id=source.event_id, request_id=request_id)]
         if idempotency_key is not None:
             statements.append(self.keys.complete_statement(caller.user_id, idempotency_key, CREATED_STATUS, body))
-        await self.db.batch(statements)  # the order and its replayable answer commit together
+        # The order and its replayable answer commit together, and neither for a closed account.
+        inserted, *_ = await self.db.batch(statements)
+        if inserted == 0:
+            raise AccountClosed()
         log.info("order created", order_id=order.id, total_cents=order.total_cents, currency=order.currency)
         await self._publish(source, log)
         return CreateOutcome(CREATED_STATUS, body, replayed=False)
@@ -204,11 +223,18 @@ class OrdersService:
         return order
 
     async def cancel(self, caller: Identity, order_id: str) -> OrderRecord:
+        """A closed account's own cancels are refused (its open orders are cancelled for it)."""
+        if not caller.is_admin and await self.accounts.is_closed(caller.user_id):
+            raise AccountClosed()
         await self.get(caller, order_id)
         if not await self.orders.cancel(order_id, clock.iso(self._now())):
             current = await self.get(caller, order_id)
             raise Conflict(f"The order is {current.status}; only pending or confirmed orders can be cancelled")
         return await self.get(caller, order_id)
+
+    async def close_account(self, user_id: str) -> None:
+        """From the moment this returns, no order is created for `user_id` (its DELETE is being answered)."""
+        await self.accounts.close(user_id, clock.iso(self._now()))
 
     # -- maintenance -------------------------------------------------------------
 

@@ -31,6 +31,14 @@ class Unauthenticated(DomainError):
     """Credentials are missing or wrong."""
 
 
+class TooManyAttempts(DomainError):
+    """The caller must wait `retry_after_seconds` before trying again (login throttling)."""
+
+    def __init__(self, detail: str, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = max(1, retry_after_seconds)
+
+
 class Unprocessable(DomainError):
     """Well-formed input that the rules reject (for example an idempotency key reused with another body)."""
 

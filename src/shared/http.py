@@ -13,7 +13,16 @@ from http import HTTPStatus
 from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
-from shared.errors import Conflict, DomainError, Forbidden, HttpProblem, NotFound, Unauthenticated, Unprocessable
+from shared.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    HttpProblem,
+    NotFound,
+    TooManyAttempts,
+    Unauthenticated,
+    Unprocessable,
+)
 from shared.identity import Identity
 from shared.logging import Logger
 
@@ -43,6 +52,7 @@ _DOMAIN_STATUS: dict[type[DomainError], int] = {
     Forbidden: 403,
     Unauthenticated: 401,
     Unprocessable: 422,
+    TooManyAttempts: 429,
 }
 
 
@@ -182,6 +192,8 @@ def problem_for(error: Exception, request: HttpRequest) -> HttpResponse | None:
     for kind, status in _DOMAIN_STATUS.items():
         if isinstance(error, kind):
             extra = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            if isinstance(error, TooManyAttempts):
+                extra = {"Retry-After": str(error.retry_after_seconds)}
             return problem(status, error.detail, request, headers=extra)
     return None
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 USER_ID_HEADER = "x-user-id"
 USER_ROLE_HEADER = "x-user-role"
+SESSION_ID_HEADER = "x-session-id"  # the login session (refresh-token family) the caller's token came from
 
 ADMIN = "admin"
 USER = "user"
@@ -26,6 +27,7 @@ USER = "user"
 class Identity:
     user_id: str
     role: str
+    session_id: str = ""  # empty for tokens minted before sessions existed
 
     @property
     def is_admin(self) -> bool:
@@ -35,13 +37,18 @@ class Identity:
         return self.is_admin or self.user_id == owner_id
 
     def as_headers(self) -> dict[str, str]:
-        return {USER_ID_HEADER: self.user_id, USER_ROLE_HEADER: self.role}
+        headers = {USER_ID_HEADER: self.user_id, USER_ROLE_HEADER: self.role}
+        if self.session_id:
+            headers[SESSION_ID_HEADER] = self.session_id
+        return headers
 
 
 def identity_from_headers(headers: "Mapping[str, str]") -> Identity | None:
     user_id = headers.get(USER_ID_HEADER, "")
     role = headers.get(USER_ROLE_HEADER, "")
-    return Identity(user_id, role) if user_id and role in (ADMIN, USER) else None
+    if not user_id or role not in (ADMIN, USER):
+        return None
+    return Identity(user_id, role, headers.get(SESSION_ID_HEADER, ""))
 
 
 def caller_of(request: "HttpRequest") -> Identity:

@@ -15,6 +15,7 @@ from users.context import UsersContext
 from users.repository import UserRepository
 from users.routes import build_router
 from users.service import UsersService, UsersSettings
+from users.throttle import ThrottlePolicy
 
 WORKER = "users"
 MAINTENANCE_JOB = "users-maintenance"
@@ -25,6 +26,13 @@ def settings_from(env: Any) -> UsersSettings:
         admin_emails=frozenset(email.lower() for email in env_list(env, "ADMIN_EMAILS")),
         cache_ttl_seconds=env_int(env, "PROFILE_CACHE_TTL_SECONDS", 300),
         purge_after_seconds=env_int(env, "USER_PURGE_AFTER_SECONDS", 30 * 24 * 3600),
+        refresh_ttl_seconds=env_int(env, "REFRESH_TTL_SECONDS", 30 * 24 * 3600),
+        throttle=ThrottlePolicy(
+            max_failures=env_int(env, "LOGIN_MAX_FAILURES", 5),
+            window_seconds=env_int(env, "LOGIN_FAILURE_WINDOW_SECONDS", 900),
+            lockout_seconds=env_int(env, "LOGIN_LOCKOUT_SECONDS", 60),
+            lockout_max_seconds=env_int(env, "LOGIN_LOCKOUT_MAX_SECONDS", 3600),
+        ),
     )
 
 

@@ -3,8 +3,10 @@
 Only this module knows table and column names. "Live" means not soft-deleted.
 """
 
+from dataclasses import dataclass
+
 from shared.adapters.crypto import PasswordHash
-from shared.adapters.d1 import Database, Row
+from shared.adapters.d1 import Database, Row, Statement
 from users.domain import UserRecord
 
 _USER_COLUMNS = (
@@ -84,9 +86,27 @@ class UserRepository:
         return changed == 1
 
     async def soft_delete(self, user_id: str, deleted_at: str) -> bool:
-        """Mark a live user deleted; False when there was none (absent or already deleted)."""
-        changed = await self.db.run(
-            "UPDATE users SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL", deleted_at, user_id
+        """Mark a live user deleted and end all its sessions, in one transaction; False when
+        there was none (absent or already deleted)."""
+        changed, _ = await self.db.batch(
+            [
+                ("UPDATE users SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL", (deleted_at, user_id)),
+                SessionRepository.revoke_all_statement(user_id, deleted_at),
+            ]
+        )
+        return changed == 1
+
+    async def change_password(self, user_id: str, password: PasswordHash, now: str, keep_session_id: str) -> bool:
+        """Store the new hash and end every other session of the user, in one transaction."""
+        changed, _ = await self.db.batch(
+            [
+                (
+                    "UPDATE users SET password_hash = ?, password_salt = ?, password_iterations = ?, updated_at = ? "
+                    "WHERE id = ? AND deleted_at IS NULL",
+                    (password.key.hex(), password.salt.hex(), password.iterations, now, user_id),
+                ),
+                SessionRepository.revoke_all_statement(user_id, now, keep_session_id),
+            ]
         )
         return changed == 1
 
@@ -109,3 +129,172 @@ class UserRepository:
             limit,
         )
         return [row["id"] for row in rows]
+
+
+@dataclass(frozen=True)
+class RefreshTokenState:
+    """A stored refresh token, its session, and its account's role (None once the account is deleted)."""
+
+    session_id: str
+    user_id: str
+    expires_at: str
+    spent_at: str | None
+    session_revoked_at: str | None
+    role: str | None
+
+
+class SessionRepository:
+    """Sessions (refresh-token families) and their tokens, stored by hash only."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def open(self, session_id: str, user_id: str, token_hash: str, created_at: str, expires_at: str) -> None:
+        """A new session and its first token, together."""
+        await self.db.batch(
+            [
+                ("INSERT INTO sessions (id, user_id, created_at) VALUES (?, ?, ?)", (session_id, user_id, created_at)),
+                _token_insert(token_hash, session_id, created_at, expires_at),
+            ]
+        )
+
+    async def find(self, token_hash: str) -> RefreshTokenState | None:
+        row = await self.db.first(
+            "SELECT t.session_id, s.user_id, t.expires_at, t.spent_at, s.revoked_at, u.role "
+            "FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id "
+            "LEFT JOIN users u ON u.id = s.user_id AND u.deleted_at IS NULL WHERE t.token_hash = ?",
+            token_hash,
+        )
+        if row is None:
+            return None
+        return RefreshTokenState(
+            row["session_id"], row["user_id"], row["expires_at"], row["spent_at"], row["revoked_at"], row["role"]
+        )
+
+    async def rotate(self, old_hash: str, new_hash: str, session_id: str, now: str, expires_at: str) -> bool:
+        """Spend `old_hash` for `new_hash` in one transaction; False when another request spent it first.
+
+        The successor is inserted only where this very exchange marked the old token
+        (`replaced_by`), so of two racing exchanges exactly one gets a token.
+        """
+        spent, inserted = await self.db.batch(
+            [
+                (
+                    "UPDATE refresh_tokens SET spent_at = ?, replaced_by = ? WHERE token_hash = ? AND spent_at IS NULL",
+                    (now, new_hash, old_hash),
+                ),
+                (
+                    "INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) "
+                    "SELECT ?, ?, ?, ? WHERE EXISTS "
+                    "(SELECT 1 FROM refresh_tokens WHERE token_hash = ? AND replaced_by = ?)",
+                    (new_hash, session_id, now, expires_at, old_hash, new_hash),
+                ),
+            ]
+        )
+        return spent == 1 and inserted == 1
+
+    async def revoke(self, session_id: str, now: str) -> bool:
+        changed = await self.db.run(
+            "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", now, session_id
+        )
+        return changed == 1
+
+    async def revoke_by_token(self, user_id: str, token_hash: str, now: str) -> bool:
+        """End the session of this refresh token, if it is the user's (anyone else's is left alone)."""
+        changed = await self.db.run(
+            "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL "
+            "AND id = (SELECT session_id FROM refresh_tokens WHERE token_hash = ?)",
+            now,
+            user_id,
+            token_hash,
+        )
+        return changed == 1
+
+    @staticmethod
+    def revoke_all_statement(user_id: str, now: str, keep_session_id: str = "") -> Statement:
+        """Every live session of the user but `keep_session_id`: batched with the change that causes it."""
+        return (
+            "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id != ?",
+            (now, user_id, keep_session_id),
+        )
+
+    async def revoke_all(self, user_id: str, now: str) -> int:
+        sql, params = self.revoke_all_statement(user_id, now)
+        return await self.db.run(sql, *params)
+
+    async def forget_expired(self, now: str, limit: int) -> int:
+        """Drop up to `limit` expired tokens, then the sessions left with none: two statements."""
+        tokens, _ = await self.db.batch(
+            [
+                (
+                    "DELETE FROM refresh_tokens WHERE token_hash IN "
+                    "(SELECT token_hash FROM refresh_tokens WHERE expires_at < ? LIMIT ?)",
+                    (now, limit),
+                ),
+                (
+                    "DELETE FROM sessions WHERE NOT EXISTS "
+                    "(SELECT 1 FROM refresh_tokens WHERE refresh_tokens.session_id = sessions.id)",
+                    (),
+                ),
+            ]
+        )
+        return tokens
+
+
+def _token_insert(token_hash: str, session_id: str, created_at: str, expires_at: str) -> Statement:
+    return (
+        "INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        (token_hash, session_id, created_at, expires_at),
+    )
+
+
+class LoginFailureRepository:
+    """Failed-login counters per email key. Times are epoch seconds.
+
+    D1 holds them because every isolate everywhere writes to the one primary: a burst
+    spread over many isolates and addresses still lands on one counter, and each
+    increment is a single atomic statement (no read-modify-write across requests).
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def locked_until(self, key: str) -> int | None:
+        """None when the key has no failures on record; else the end of its lock (0: not locked)."""
+        row = await self.db.first("SELECT locked_until FROM login_failures WHERE key = ?", key)
+        return None if row is None else int(row["locked_until"])
+
+    async def record_failure(
+        self, key: str, now: int, *, window: int, max_failures: int, lockout: int, lockout_max: int
+    ) -> int:
+        """Count one failure in one statement and return the key's lock end (0: not locked).
+
+        A failure after `window_ends` starts a new series. The `max_failures`-th failure of a
+        series, and each one after it, locks the key for `lockout` seconds doubled per extra
+        failure, at most `lockout_max`; the series then lasts `window` past the lock's end.
+        """
+        row = await self.db.first(
+            "INSERT INTO login_failures (key, failures, window_ends, locked_until) "
+            "SELECT ?1, n, "
+            "CASE WHEN n >= ?4 THEN ?2 + min(?5 << min(n - ?4, 30), ?6) + ?3 WHEN n = 1 THEN ?2 + ?3 ELSE w END, "
+            "CASE WHEN n >= ?4 THEN ?2 + min(?5 << min(n - ?4, 30), ?6) ELSE l END "
+            "FROM (SELECT CASE WHEN old.key IS NULL OR ?2 > old.window_ends THEN 1 ELSE old.failures + 1 END AS n, "
+            "old.window_ends AS w, coalesce(old.locked_until, 0) AS l "
+            "FROM (SELECT 1) LEFT JOIN login_failures AS old ON old.key = ?1) WHERE true "
+            "ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, window_ends = excluded.window_ends, "
+            "locked_until = excluded.locked_until RETURNING locked_until",
+            key,
+            now,
+            window,
+            max_failures,
+            lockout,
+            lockout_max,
+        )
+        return int(row["locked_until"]) if row else 0
+
+    async def clear(self, key: str) -> None:
+        await self.db.run("DELETE FROM login_failures WHERE key = ?", key)
+
+    async def forget_stale(self, now: int) -> int:
+        """Counters whose series is over (nothing counts any more): the cron's clean-up."""
+        return await self.db.run("DELETE FROM login_failures WHERE window_ends < ? AND locked_until < ?", now, now)

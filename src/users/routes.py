@@ -4,13 +4,22 @@ Paths mirror the public ones (the gateway forwards them verbatim with the caller
 identity headers), plus /internal/* paths only the gateway uses.
 """
 
-from contracts.internal import HEALTH_PATH, LOGIN_PATH
-from contracts.users import ListUsersQuery, LoginRequest, RegisterRequest, UpdateUserRequest
+from contracts.internal import HEALTH_PATH, LOGIN_PATH, REFRESH_PATH
+from contracts.users import (
+    ChangePasswordRequest,
+    ListUsersQuery,
+    LoginRequest,
+    LogoutRequest,
+    RefreshRequest,
+    RegisterRequest,
+    UpdateUserRequest,
+)
 from shared.http import Handler, HttpRequest, HttpResponse, Router, empty_response, json_response
 from shared.identity import caller_of
 from shared.routes import maintenance_runs
 from shared.validation import parse_body, parse_query
 from users.context import UsersContext
+from users.service import RefreshTokenReused
 
 
 async def register(request: HttpRequest, ctx: UsersContext) -> HttpResponse:
@@ -21,11 +30,34 @@ async def register(request: HttpRequest, ctx: UsersContext) -> HttpResponse:
 
 
 async def login(request: HttpRequest, ctx: UsersContext) -> HttpResponse:
-    """Checks credentials only: the gateway, which holds the signing secret, mints the token."""
+    """Checks credentials and opens a session: the gateway, which holds the signing keys, mints the access token."""
     body = parse_body(request, LoginRequest)
-    user = await ctx.users.authenticate(body.email, body.password)
-    request.user_id = user.id
-    return json_response(user.public())
+    grant = await ctx.users.login(body.email, body.password)
+    request.user_id = grant.user_id
+    return json_response(grant.public())
+
+
+async def refresh(request: HttpRequest, ctx: UsersContext) -> HttpResponse:
+    body = parse_body(request, RefreshRequest)
+    try:
+        grant = await ctx.users.refresh(body.refresh_token)
+    except RefreshTokenReused:
+        request.log.warning("spent refresh token presented again; its session is revoked")
+        raise
+    request.user_id = grant.user_id
+    return json_response(grant.public())
+
+
+async def logout(request: HttpRequest, ctx: UsersContext) -> HttpResponse:
+    body = parse_body(request, LogoutRequest)
+    await ctx.users.logout(caller_of(request), body.refresh_token, body.all)
+    return empty_response(204)
+
+
+async def change_password(request: HttpRequest, ctx: UsersContext) -> HttpResponse:
+    body = parse_body(request, ChangePasswordRequest)
+    await ctx.users.change_password(caller_of(request), body.current_password, body.new_password)
+    return empty_response(204)
 
 
 async def me(request: HttpRequest, ctx: UsersContext) -> HttpResponse:
@@ -63,7 +95,10 @@ def build_router(health: Handler[object]) -> Router[UsersContext]:
     router.add("GET", HEALTH_PATH, health)
     router.add("POST", "/api/auth/register", register)
     router.add("POST", LOGIN_PATH, login)
+    router.add("POST", REFRESH_PATH, refresh)
+    router.add("POST", "/api/auth/logout", logout)
     router.add("GET", "/api/users/me", me)
+    router.add("POST", "/api/users/me/password", change_password)
     router.add("GET", "/api/users", list_users)
     router.add("GET", "/api/users/{user_id}", get_user)
     router.add("PATCH", "/api/users/{user_id}", update_user)

@@ -6,9 +6,11 @@ queue and the password hasher are protocols, so every rule runs in CPython tests
 """
 
 import asyncio
+import hashlib
+import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -18,14 +20,19 @@ from shared.adapters.crypto import PasswordHash, Pbkdf2Hasher
 from shared.adapters.kv import KvCache
 from shared.adapters.queue import EventPublisher
 from shared.cursor import decode_cursor, page_of
-from shared.errors import Conflict, NotFound, Unauthenticated, Unprocessable
+from shared.errors import Conflict, Forbidden, NotFound, Unauthenticated, Unprocessable
 from shared.identity import ADMIN, USER, Identity, require_admin
 from shared.maintenance import Counts, Task
-from users.domain import UserRecord
-from users.repository import UserRepository
+from users.domain import SessionGrant, UserRecord
+from users.repository import LoginFailureRepository, SessionRepository, UserRepository
+from users.throttle import LoginThrottle, ThrottlePolicy
 
 BAD_CREDENTIALS = "Invalid email or password"
+BAD_REFRESH_TOKEN = "The refresh token is invalid, expired or revoked"
+WRONG_PASSWORD = "The current password is wrong"
 NO_SUCH_USER = "No such user"
+REFRESH_TOKEN_BYTES = 32  # 256 random bits (RFC 9700 asks for unguessable tokens)
+SESSION_CLEANUP_BATCH = 1000  # expired refresh tokens dropped per cron run
 MAX_PAGE = 100
 PURGE_BATCH = 100  # users per purge statement (and KV deletes per batch)
 # Per run: 9 D1 statements and 900 KV deletes at most, under one invocation's limits on
@@ -48,6 +55,12 @@ class UsersSettings:
     admin_emails: frozenset[str] = frozenset()
     cache_ttl_seconds: int = 300
     purge_after_seconds: int = 30 * 24 * 3600
+    refresh_ttl_seconds: int = 30 * 24 * 3600
+    throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
+
+
+class RefreshTokenReused(Unauthenticated):
+    """A spent refresh token came back: someone holds a copy, so its whole session was revoked."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,11 @@ def cache_key(user_id: str) -> str:
     return _CACHE_PREFIX + user_id
 
 
+def token_hash(token: str) -> str:
+    """How a refresh token is stored and looked up: never the token itself."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 class UsersService:
     def __init__(
         self,
@@ -75,13 +93,19 @@ class UsersService:
         settings: UsersSettings,
         hasher: PasswordHasher | None = None,
         now: Callable[[], datetime] = clock.now,
+        *,
+        sessions: SessionRepository | None = None,
+        throttle: LoginThrottle | None = None,
     ) -> None:
+        """Sessions and login counters live in the users database unless given."""
         self.users = users
         self.cache = cache
         self.events = events
         self.settings = settings
         self.hasher = hasher or Pbkdf2Hasher()
         self._now = now
+        self.sessions = sessions or SessionRepository(users.db)
+        self.throttle = throttle or LoginThrottle(LoginFailureRepository(users.db), settings.throttle, now)
 
     def _timestamp(self) -> str:
         return clock.iso(self._now())
@@ -102,14 +126,78 @@ class UsersService:
 
     async def authenticate(self, email: str, password: str) -> UserRecord:
         """The account these credentials open. Unknown, deleted and wrong-password
-        attempts cost one hash each and fail alike, so neither timing nor wording tells them apart."""
-        user = await self.users.get_by_email(normalise_email(email))
+        attempts cost one hash each and fail alike, so neither timing nor wording tells them apart;
+        all three count towards the email's throttle, which refuses before any hash."""
+        email = normalise_email(email)
+        had_failures = await self.throttle.check(email)
+        user = await self.users.get_by_email(email)
         if user is None:
             await self.hasher.waste(password)
+        if user is None or not await self.hasher.verify(password, user.password):
+            await self.throttle.failed(email)
             raise Unauthenticated(BAD_CREDENTIALS)
-        if not await self.hasher.verify(password, user.password):
-            raise Unauthenticated(BAD_CREDENTIALS)
+        await self.throttle.succeeded(email, had_failures)
         return user
+
+    # -- sessions ----------------------------------------------------------------
+
+    async def login(self, email: str, password: str) -> SessionGrant:
+        """Credentials in; a new session and its first refresh token out."""
+        user = await self.authenticate(email, password)
+        token, moment = secrets.token_urlsafe(REFRESH_TOKEN_BYTES), self._now()
+        session_id = clock.new_id("ses")
+        await self.sessions.open(
+            session_id, user.id, token_hash(token), clock.iso(moment), self._refresh_expiry(moment)
+        )
+        return SessionGrant(user.id, user.role, session_id, token, self.settings.refresh_ttl_seconds)
+
+    async def refresh(self, token: str) -> SessionGrant:
+        """Spend a refresh token for its successor (RFC 9700 rotation).
+
+        A spent token presented again, or two requests racing with one token, revokes
+        the session: one of the two holders is not the owner.
+        """
+        state = await self.sessions.find(token_hash(token))
+        moment = self._now()
+        now = clock.iso(moment)
+        if state is None:
+            raise Unauthenticated(BAD_REFRESH_TOKEN)
+        if state.spent_at is not None:
+            await self.sessions.revoke(state.session_id, now)
+            raise RefreshTokenReused(BAD_REFRESH_TOKEN)
+        if state.session_revoked_at is not None or state.expires_at <= now or state.role is None:
+            raise Unauthenticated(BAD_REFRESH_TOKEN)
+        successor = secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
+        expires_at = self._refresh_expiry(moment)
+        if not await self.sessions.rotate(token_hash(token), token_hash(successor), state.session_id, now, expires_at):
+            await self.sessions.revoke(state.session_id, now)
+            raise RefreshTokenReused(BAD_REFRESH_TOKEN)
+        return SessionGrant(state.user_id, state.role, state.session_id, successor, self.settings.refresh_ttl_seconds)
+
+    async def logout(self, caller: Identity, refresh_token: str | None, everything: bool) -> None:
+        """End every session, the given refresh token's (when it is the caller's), or the caller's own."""
+        now = self._timestamp()
+        if everything:
+            await self.sessions.revoke_all(caller.user_id, now)
+        elif refresh_token is not None:
+            await self.sessions.revoke_by_token(caller.user_id, token_hash(refresh_token), now)
+        elif caller.session_id:
+            await self.sessions.revoke(caller.session_id, now)
+
+    async def change_password(self, caller: Identity, current: str, new: str) -> None:
+        """Check the current password (throttled like a login), store the new one, end every other session."""
+        user = await self.me(caller)
+        had_failures = await self.throttle.check(user.email)
+        if not await self.hasher.verify(current, user.password):
+            await self.throttle.failed(user.email)
+            raise Forbidden(WRONG_PASSWORD)
+        await self.throttle.succeeded(user.email, had_failures)
+        password = await self.hasher.hash(new)
+        if not await self.users.change_password(user.id, password, self._timestamp(), caller.session_id):
+            raise NotFound(NO_SUCH_USER)
+
+    def _refresh_expiry(self, moment: datetime) -> str:
+        return clock.iso(moment + timedelta(seconds=self.settings.refresh_ttl_seconds))
 
     # -- reading ------------------------------------------------------------------
 
@@ -184,7 +272,16 @@ class UsersService:
     # -- maintenance -------------------------------------------------------------
 
     def maintenance_tasks(self) -> dict[str, Task]:
-        return {"purge_deleted_users": self.purge_deleted_users}
+        return {
+            "purge_deleted_users": self.purge_deleted_users,
+            "forget_expired_sessions": self.forget_expired_sessions,
+        }
+
+    async def forget_expired_sessions(self, now: datetime, counts: Counts) -> None:
+        """Expired refresh tokens (spent ones are kept until then, to catch their reuse), the
+        sessions left without a token, and login counters whose series is over: three statements."""
+        counts["refresh_tokens_forgotten"] = await self.sessions.forget_expired(clock.iso(now), SESSION_CLEANUP_BATCH)
+        counts["login_counters_forgotten"] = await self.throttle.forget_stale()
 
     async def purge_deleted_users(self, now: datetime, counts: Counts) -> None:
         """Hard-delete users soft-deleted more than `purge_after_seconds` before `now`, with their cache entries.

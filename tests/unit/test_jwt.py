@@ -7,7 +7,8 @@ import pytest
 
 from gateway import jwt
 
-POLICY = jwt.TokenPolicy(b"k" * 32, "edge-api", "edge-api-clients", leeway_seconds=30)
+POLICY = jwt.TokenPolicy((b"k" * 32,), "edge-api", "edge-api-clients", leeway_seconds=30)
+OLD_KEY, NEW_KEY = b"o" * 32, b"n" * 32
 NOW = 1_800_000_000
 
 
@@ -89,3 +90,47 @@ def test_tampered_payload_rejected():
 def test_garbage_rejected(token):
     with pytest.raises(jwt.InvalidToken):
         jwt.decode(token, POLICY, NOW)
+
+
+def header_of(token: str) -> dict:
+    return json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+
+
+def test_tokens_name_their_key_by_a_kid_that_is_not_the_key():
+    header = header_of(jwt.encode(claims(), POLICY.secret))
+    assert header["kid"] == jwt.key_id(POLICY.secret)
+    assert header["kid"] != jwt.key_id(b"x" * 32)
+    assert POLICY.secret.decode() not in header["kid"]
+    assert base64.urlsafe_b64encode(POLICY.secret).decode().rstrip("=") not in header["kid"]
+
+
+def test_previous_keys_verify_and_the_current_one_signs():
+    rotated = jwt.TokenPolicy((NEW_KEY, OLD_KEY), "edge-api", "edge-api-clients")
+    old_token = jwt.encode(claims(), OLD_KEY)
+    assert jwt.decode(old_token, rotated, NOW)["sub"] == "usr_1"
+    assert rotated.secret == NEW_KEY
+    retired = jwt.TokenPolicy((NEW_KEY,), "edge-api", "edge-api-clients")
+    with pytest.raises(jwt.InvalidToken, match="unknown key"):
+        jwt.decode(old_token, retired, NOW)
+
+
+@pytest.mark.parametrize("kid", [None, "", "forged-kid", 7, ["a"]])
+def test_a_missing_or_unknown_kid_is_refused_before_any_signature(kid):
+    head = {"alg": "HS256", "typ": "JWT"} | ({} if kid is None else {"kid": kid})
+    signing_input = f"{segment(head)}.{segment(claims())}"
+    signature = base64.urlsafe_b64encode(jwt._sign(signing_input.encode(), POLICY.secret)).rstrip(b"=").decode()
+    with pytest.raises(jwt.InvalidToken):
+        jwt.decode(f"{signing_input}.{signature}", POLICY, NOW)
+
+
+def test_a_known_kid_with_another_keys_signature_is_refused():
+    rotated = jwt.TokenPolicy((NEW_KEY, OLD_KEY), "edge-api", "edge-api-clients")
+    header, payload, _ = jwt.encode(claims(), OLD_KEY).split(".")
+    _, _, other = jwt.encode(claims(), NEW_KEY).split(".")
+    with pytest.raises(jwt.InvalidToken, match="bad signature"):
+        jwt.decode(f"{header}.{payload}.{other}", rotated, NOW)
+
+
+def test_a_policy_needs_a_key():
+    with pytest.raises(ValueError):
+        jwt.TokenPolicy((), "edge-api", "edge-api-clients")

@@ -13,6 +13,7 @@ from users.app import MAINTENANCE_JOB, WORKER
 from users.service import PURGE_BATCH, PURGE_MAX_BATCHES, cache_key
 
 CRON = "0 3 * * *"
+NO_SESSIONS_FORGOTTEN = {"refresh_tokens_forgotten": 0, "login_counters_forgotten": 0}
 
 
 def purge(world: World):
@@ -35,7 +36,7 @@ def test_purge_hard_deletes_only_users_deleted_long_enough_ago() -> None:
 
         ids = {row["id"] for row in await world.db.all("SELECT id FROM users")}
         assert ids == {recent.user_id, live.user_id}
-        assert record.counts == {"users_purged": 2, "cache_entries_deleted": 2}
+        assert record.counts == {"users_purged": 2, "cache_entries_deleted": 2, **NO_SESSIONS_FORGOTTEN}
         assert (
             record.errors == [] and record.job == MAINTENANCE_JOB and record.cron == CRON and record.worker == "users"
         )
@@ -76,7 +77,7 @@ def test_every_run_is_recorded_and_listed_newest_first_for_admins() -> None:
             "cron": CRON,
             "started_at": first.started_at,
             "finished_at": first.finished_at,
-            "counts": {"users_purged": 0, "cache_entries_deleted": 0},
+            "counts": {"users_purged": 0, "cache_entries_deleted": 0, **NO_SESSIONS_FORGOTTEN},
             "errors": [],
         }
         with pytest.raises(Forbidden):
@@ -106,7 +107,8 @@ def test_a_failing_task_is_recorded_logged_with_traceback_and_fails_the_run(caps
             await purge(world)
         [record] = await world.maintenance.recent(as_admin())
         assert record.errors == ["purge_deleted_users: RuntimeError: kv delete failed"]
-        assert record.counts == {"users_purged": 1, "cache_entries_deleted": 0}  # partial progress kept
+        # partial progress kept, and the other task still ran
+        assert record.counts == {"users_purged": 1, "cache_entries_deleted": 0, **NO_SESSIONS_FORGOTTEN}
 
     run(scenario())
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]

@@ -5,8 +5,11 @@ from pydantic import ValidationError
 
 from contracts.maintenance import MaintenanceRunPage
 from contracts.users import (
+    ChangePasswordRequest,
     ListUsersQuery,
     LoginRequest,
+    LogoutRequest,
+    RefreshRequest,
     RegisterRequest,
     TokenResponse,
     UpdateUserRequest,
@@ -15,7 +18,7 @@ from contracts.users import (
 )
 from shared.cursor import encode_cursor
 
-GOOD = {"email": "ada@example.com", "password": "12345678", "name": "Ada"}
+GOOD = {"email": "ada@example.com", "password": "plum tart 7", "name": "Ada"}
 
 
 @pytest.mark.parametrize(
@@ -39,7 +42,7 @@ def test_bad_emails_are_refused(email: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "password, ok", [("1234567", False), ("12345678", True), ("x" * 128, True), ("x" * 129, False)]
+    "password, ok", [("abcdefg", False), ("vqzk3wpa", True), ("x" * 128, True), ("x" * 129, False)]
 )
 def test_password_length(password: str, ok: bool) -> None:
     if ok:
@@ -100,10 +103,13 @@ def test_response_models() -> None:
     assert UserPage.model_validate({"items": [user], "next_cursor": None}).items[0] == User(**user)
     with pytest.raises(ValidationError):
         User.model_validate({**user, "role": "root"})
-    assert TokenResponse(access_token="t", expires_in=900).model_dump() == {
+    pair = TokenResponse(access_token="t", expires_in=900, refresh_token="r", refresh_expires_in=60)
+    assert pair.model_dump() == {
         "access_token": "t",
         "token_type": "Bearer",
         "expires_in": 900,
+        "refresh_token": "r",
+        "refresh_expires_in": 60,
     }
     run = {
         "id": "run_1",
@@ -122,3 +128,36 @@ def test_openapi_schemas_generate() -> None:
     schema = RegisterRequest.model_json_schema()
     assert schema["additionalProperties"] is False and schema["properties"]["email"]["format"] == "email"
     assert UserPage.model_json_schema(mode="serialization")["properties"]["next_cursor"]
+
+
+@pytest.mark.parametrize("password", ["password", "12345678", "PASSWORD1", "qwertyuiop", "iloveyou"])
+def test_common_passwords_are_refused_whatever_their_case(password: str) -> None:
+    with pytest.raises(ValidationError, match="too common"):
+        RegisterRequest.model_validate({**GOOD, "password": password})
+    with pytest.raises(ValidationError, match="too common"):
+        ChangePasswordRequest.model_validate({"current_password": "x", "new_password": password})
+
+
+@pytest.mark.parametrize("password", ["correct horse battery", "vkqmzxrt", "ünïcødé pass", "        "])
+def test_no_composition_rules(password: str) -> None:
+    """NIST SP 800-63B: no demand for digits, symbols or mixed case; spaces and Unicode are fine."""
+    assert RegisterRequest.model_validate({**GOOD, "password": password}).password == password
+
+
+def test_the_common_list_is_shipped_with_its_source() -> None:
+    from contracts import common_passwords
+
+    entries = [line for line in common_passwords.PASSWORDS.split("\n") if line]
+    assert len(entries) == len(set(entries)) > 8000
+    assert all(8 <= len(entry) <= 128 and entry == entry.lower() for entry in entries)
+    assert "roycewilliams" in (common_passwords.__doc__ or "") and "BSD" in (common_passwords.__doc__ or "")
+
+
+def test_logout_and_refresh_bodies() -> None:
+    assert LogoutRequest.model_validate({}).all is False
+    assert LogoutRequest.model_validate({"all": True}).all is True
+    for bad in ({"all": "yes please"}, {"refresh_token": ""}, {"refresh_token": "x" * 257}, {"everything": True}):
+        with pytest.raises(ValidationError):
+            LogoutRequest.model_validate(bad)
+    with pytest.raises(ValidationError):
+        RefreshRequest.model_validate({})

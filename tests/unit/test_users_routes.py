@@ -109,7 +109,9 @@ def test_register_refusals(env: SimpleNamespace) -> None:
 def test_internal_login(env: SimpleNamespace) -> None:
     me = register(env, "login@example.com")
     ok = call(env, "POST", "/internal/auth/login", {"email": "LOGIN@example.com", "password": PASSWORD})
-    assert ok.status == 200 and ok.json()["id"] == me.user_id and "password" not in ok.body.decode()
+    grant = ok.json()
+    assert ok.status == 200 and grant["user_id"] == me.user_id and "password" not in ok.body.decode()
+    assert grant["role"] == "user" and grant["session_id"].startswith("ses_") and len(grant["refresh_token"]) >= 43
     wrong = call(env, "POST", "/internal/auth/login", {"email": "login@example.com", "password": "wrong-password"})
     unknown = call(env, "POST", "/internal/auth/login", {"email": "who@example.com", "password": PASSWORD})
     for answer in (wrong, unknown):
