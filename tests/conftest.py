@@ -48,6 +48,8 @@ RUNTIME_MAIN = "scripts/runtime/main.mjs"
 # Settings passed to the local runtime as `--var KEY:VALUE` (they override wrangler.toml [vars]).
 TEST_VARS: dict[str, str] = {
     "JWT_SECRET": "test-secret-for-e2e-only-0123456789abcdef",
+    # A rotation under way: tokens signed with this key still verify (tests/e2e/test_sessions.py).
+    "JWT_PREVIOUS_SECRETS": "previous-test-secret-for-e2e-only-0123456789",
     "ADMIN_EMAILS": "admin@example.com,fuzz-admin@example.com",
     # Short enough that fault tests (tests/e2e/test_faults.py) take seconds, long enough for a loaded machine.
     "SERVICE_TIMEOUT_MS": "3000",
@@ -56,6 +58,11 @@ TEST_VARS: dict[str, str] = {
     # Short enough that tests/e2e/test_maintenance.py sees keys forgotten and accounts purged.
     "IDEMPOTENCY_TTL_SECONDS": "3",
     "USER_PURGE_AFTER_SECONDS": "3",
+    # Login throttling in seconds, not minutes (tests/e2e/test_sessions.py waits them out);
+    # the lock long enough that a loaded machine still sees it.
+    "LOGIN_FAILURE_WINDOW_SECONDS": "10",
+    "LOGIN_LOCKOUT_SECONDS": "3",
+    "LOGIN_LOCKOUT_MAX_SECONDS": "6",
 }
 
 START_TIMEOUT_S = 120

@@ -84,6 +84,7 @@ def test_register_duplicate_409_case_insensitive(api):
         ("email", {"email": "nodomain@localhost"}),
         ("password", {"password": "short77"}),
         ("password", {"password": "p" * 129}),
+        ("password", {"password": "Password1"}),  # one of the most common (NIST SP 800-63B)
         ("name", {"name": ""}),
         ("name", {"name": "   "}),
         ("name", {"name": "n" * 101}),
@@ -94,6 +95,7 @@ def test_register_duplicate_409_case_insensitive(api):
         "email-no-dot",
         "password-7",
         "password-129",
+        "password-common",
         "name-empty",
         "name-blank",
         "name-101",
@@ -109,7 +111,7 @@ def test_register_validation_422(api, field, overrides):
 def test_register_boundary_lengths_accepted(api):
     response = register(api, fresh_email("edge"), password="p" * 128, name="n" * 100)
     assert response.status_code == 201, response.text
-    response = register(api, fresh_email("edge"), password="p" * 8, name="n")
+    response = register(api, fresh_email("edge"), password="p2k9v7qz", name="n")
     assert response.status_code == 201, response.text
 
 
@@ -124,9 +126,10 @@ def test_login_200_token_works(api):
     response = login(api, email)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"access_token", "token_type", "expires_in"}
+    assert set(body) == {"access_token", "token_type", "expires_in", "refresh_token", "refresh_expires_in"}
     assert body["token_type"] == "Bearer"
     assert isinstance(body["expires_in"], int) and body["expires_in"] > 0
+    assert body["refresh_expires_in"] > body["expires_in"] and len(body["refresh_token"]) >= 43
     me = api.get("/api/users/me", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert me.status_code == 200, me.text
     assert me.json()["id"] == created.json()["id"]

@@ -6,8 +6,9 @@ import json
 import pytest
 
 from contracts.orders import CreateOrderRequest, ListOrdersQuery
+from orders.messages import USER_EVENTS_QUEUE
 from orders.repository import IdempotencyRepository
-from orders.service import IN_FLIGHT_TAKEOVER_SECONDS, request_fingerprint
+from orders.service import IN_FLIGHT_TAKEOVER_SECONDS, AccountClosed, request_fingerprint
 from shared import clock
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from tests.unit.sqlite_db import SqliteDatabase
@@ -359,5 +360,61 @@ def test_stored_items_round_trip_as_json() -> None:
             {"sku": "A", "quantity": 1, "unit_price_cents": 1},
             {"sku": "B", "quantity": 2, "unit_price_cents": 2},
         ]
+
+    run(scenario())
+
+
+# -- closed accounts (a deleted account's still-valid token) -------------------------------
+
+
+def test_a_closed_account_creates_nothing_with_or_without_an_idempotency_key() -> None:
+    async def scenario() -> None:
+        world = World()
+        await world.place(ALICE)
+        await world.orders.close_account(ALICE.user_id)
+        await world.orders.close_account(ALICE.user_id)  # the event closes it again: no error
+        with pytest.raises(AccountClosed):
+            await world.place(ALICE)
+        with pytest.raises(AccountClosed):
+            await world.place(ALICE, key="after-delete")
+        assert await world.db.first("SELECT COUNT(*) AS n FROM orders") == {"n": 1}
+        assert await world.db.first("SELECT COUNT(*) AS n FROM idempotency_keys") == {"n": 0}  # released
+        assert len(world.order_events.events) == 1
+        assert (await world.place(BOB)).status == 201  # nobody else is affected
+
+    run(scenario())
+
+
+def test_a_closed_account_cancels_nothing_but_an_admin_still_may() -> None:
+    async def scenario() -> None:
+        world = World()
+        order = (await world.place(ALICE)).body
+        await world.orders.close_account(ALICE.user_id)
+        with pytest.raises(AccountClosed):
+            await world.orders.cancel(ALICE, order["id"])
+        assert (await world.orders.cancel(as_admin(), order["id"])).status == "cancelled"
+
+    run(scenario())
+
+
+def test_the_user_deleted_event_closes_the_account_too() -> None:
+    async def scenario() -> None:
+        world = World()
+        await world.deliver(USER_EVENTS_QUEUE, {"type": "user.deleted", "id": "evt_1", "user_id": ALICE.user_id})
+        with pytest.raises(AccountClosed):
+            await world.place(ALICE)
+
+    run(scenario())
+
+
+def test_closing_costs_no_extra_statement_on_the_create_path() -> None:
+    """The closed-account check rides inside the INSERT the create already runs."""
+
+    async def scenario() -> None:
+        world = World()
+        with world.db.invocation(100):
+            await world.place(ALICE)
+            spent = 100 - (world.db.budget.left or 0)
+        assert spent == 2  # the order's (guarded) INSERT and the published mark, as before
 
     run(scenario())
