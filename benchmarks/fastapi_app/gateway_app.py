@@ -17,7 +17,7 @@ from workers import asgi
 
 from contracts.internal import LOGIN_PATH
 from contracts.orders import MAX_IDEMPOTENCY_KEY_CHARS, CreateOrderRequest, ListOrdersQuery
-from contracts.users import LoginRequest, TokenResponse, User
+from contracts.users import LoginRequest, SessionGrant, TokenResponse
 from gateway import jwt
 from gateway.app import build_app
 from gateway.breaker import GuardedService
@@ -61,7 +61,8 @@ async def signed_in(
         raise HTTPException(401, "The token is invalid or expired", headers=UNAUTHENTICATED) from None
     if claims.get("role") not in (USER, ADMIN):
         raise HTTPException(401, "The token is invalid or expired", headers=UNAUTHENTICATED)
-    return Identity(claims["sub"], claims["role"])
+    session_id = claims.get("sid")
+    return Identity(claims["sub"], claims["role"], session_id if isinstance(session_id, str) else "")
 
 
 SignedIn = Annotated[Identity, Depends(signed_in)]
@@ -102,9 +103,14 @@ async def login(credentials: LoginRequest, request: Request, worker: Worker) -> 
     answer = await worker.context.services["users"].request("POST", LOGIN_PATH, outbound(request, None), body)
     if answer.status != 200:
         return Response(answer.body, answer.status, headers={"content-type": answer.headers["content-type"]})
-    user = User.model_validate_json(answer.body)
+    grant = SessionGrant.model_validate_json(answer.body)
     auth = worker.context.auth
-    return TokenResponse(access_token=auth.issue(user.id, user.role), expires_in=auth.ttl_seconds)
+    return TokenResponse(
+        access_token=auth.issue(grant.user_id, grant.role, grant.session_id),
+        expires_in=auth.ttl_seconds,
+        refresh_token=grant.refresh_token,
+        refresh_expires_in=grant.refresh_expires_in,
+    )
 
 
 @app.get("/api/users/{user_id}")

@@ -8,7 +8,7 @@ from fastapi_common import Caller, ServiceWorker, build_fastapi, per_isolate, se
 from workers import asgi
 
 from contracts.internal import HEALTH_PATH, LOGIN_PATH
-from contracts.users import LoginRequest, User
+from contracts.users import LoginRequest, SessionGrant, User
 from users.app import WORKER, build_context
 from users.context import UsersContext
 
@@ -22,10 +22,10 @@ async def health(worker: Worker) -> dict[str, str]:
     return {"status": "ok", "worker": WORKER}
 
 
-@app.post(LOGIN_PATH, response_model=User)
+@app.post(LOGIN_PATH, response_model=SessionGrant)
 async def login(body: LoginRequest, worker: Worker) -> Any:
-    user = await worker.ctx.users.authenticate(body.email, body.password)
-    return user.public()
+    grant = await worker.ctx.users.login(body.email, body.password)
+    return grant.public()
 
 
 @app.get("/api/users/{user_id}", response_model=User)

@@ -122,7 +122,7 @@ class LogoutRequest(_Body):
     """One session (the given refresh token's, else the caller's own) or, with `all`, every one."""
 
     refresh_token: RefreshToken | None = None
-    all: Annotated[bool, Field(description="End every session of the account")] = False
+    all: Annotated[bool, Field(strict=True, description="End every session of the account")] = False
 
 
 class ChangePasswordRequest(_Body):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
+
+from tests.conftest import TEST_VARS
 
 ADMIN_EMAIL = "admin@example.com"
 PASSWORD = "correct horse battery"
@@ -98,3 +101,13 @@ def local(live):
     if not live.local:
         pytest.skip("a test of the local runtime (its log, doors or state), not of a deployment given by --base-url")
     return live
+
+
+@pytest.fixture
+def secret(live) -> bytes:
+    """The gateway's JWT_SECRET, to sign tokens as it does: the local runtime's is the suite's
+    own; against --base-url set E2E_JWT_SECRET, or the tests that need it skip."""
+    value = TEST_VARS["JWT_SECRET"] if live.local else os.environ.get("E2E_JWT_SECRET", "")
+    if not value:
+        pytest.skip("set E2E_JWT_SECRET to the deployment's JWT secret to sign tokens")
+    return value.encode()

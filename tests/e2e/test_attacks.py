@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hmac
 import json
-import os
 import socket
 import time
 from urllib.parse import urlsplit
@@ -20,18 +19,9 @@ import httpx
 import pytest
 
 from gateway import jwt
-from tests.conftest import TEST_VARS
 
 ISSUER, AUDIENCE = "edge-api", "edge-api-clients"
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def secret(live) -> bytes:
-    value = TEST_VARS["JWT_SECRET"] if live.local else os.environ.get("E2E_JWT_SECRET", "")
-    if not value:
-        pytest.skip("set E2E_JWT_SECRET to the deployment's JWT secret to forge correctly signed tokens")
-    return value.encode()
 
 
 def claims(**overrides: object) -> dict[str, object]:

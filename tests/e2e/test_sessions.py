@@ -170,14 +170,6 @@ def test_logout_needs_a_token(api):
 
 
 @pytest.fixture
-def secret(live) -> bytes:
-    value = TEST_VARS["JWT_SECRET"] if live.local else os.environ.get("E2E_JWT_SECRET", "")
-    if not value:
-        pytest.skip("set E2E_JWT_SECRET to the deployment's JWT secret to sign tokens")
-    return value.encode()
-
-
-@pytest.fixture
 def previous_secret(live) -> bytes:
     value = TEST_VARS["JWT_PREVIOUS_SECRETS"] if live.local else os.environ.get("E2E_JWT_PREVIOUS_SECRET", "")
     if not value:

@@ -156,7 +156,13 @@ def test_the_common_list_is_shipped_with_its_source() -> None:
 def test_logout_and_refresh_bodies() -> None:
     assert LogoutRequest.model_validate({}).all is False
     assert LogoutRequest.model_validate({"all": True}).all is True
-    for bad in ({"all": "yes please"}, {"refresh_token": ""}, {"refresh_token": "x" * 257}, {"everything": True}):
+    for bad in (
+        {"all": "yes please"},
+        {"all": 0},
+        {"refresh_token": ""},
+        {"refresh_token": "x" * 257},
+        {"everything": True},
+    ):
         with pytest.raises(ValidationError):
             LogoutRequest.model_validate(bad)
     with pytest.raises(ValidationError):
