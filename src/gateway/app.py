@@ -1,5 +1,6 @@
 """The gateway's composition root: its env in, the app out (routes, context, middleware)."""
 
+from functools import lru_cache
 from typing import Any
 
 from gateway import handlers
@@ -82,9 +83,15 @@ def signing_secrets(env: Any) -> tuple[bytes, ...]:
     return tuple(secret.encode() for secret in (current, *previous))
 
 
+@lru_cache(maxsize=4)
+def token_policy(secrets: tuple[bytes, ...], issuer: str, audience: str) -> TokenPolicy:
+    """Kept per isolate: the key ids are derived once per configuration, not on every request."""
+    return TokenPolicy(secrets, issuer, audience)
+
+
 def build_app(env: Any) -> WorkerApp[GatewayContext]:
     """ConfigError (answered as a stamped 500) when JWT_SECRET is missing or short."""
-    policy = TokenPolicy(
+    policy = token_policy(
         signing_secrets(env),
         env_str(env, "JWT_ISSUER", "edge-api"),
         env_str(env, "JWT_AUDIENCE", "edge-api-clients"),

@@ -104,3 +104,16 @@ def test_a_consumer_killed_mid_batch_loses_no_message_and_applies_none_twice(loc
         assert api.get(f"/api/orders/{order_id}", headers=user.headers).json()["status"] == "confirmed"
     time.sleep(3)  # ... and none twice, after the redelivery had every chance to repeat them
     assert {order_id: len(webhook_receiver.deliveries(order_id)) for order_id in orders} == dict.fromkeys(orders, 1)
+
+
+def test_a_delete_is_not_answered_204_until_the_orders_service_has_closed_the_account(
+    api, user, inject, expect_5xx
+):
+    """Orders failing: the account is deleted, but the client hears a 5xx, not 204 (no order may
+    follow a 204). The retried DELETE answers 404 and closes it; from then on no order is made."""
+    order = {"items": [{"sku": "CLOSE-1", "quantity": 1, "unit_price_cents": 100}], "currency": "EUR"}
+    with inject("orders", "fail"):
+        failed(api.delete(f"/api/users/{user.id}", headers=user.headers), 502, expect_5xx)
+    assert api.delete(f"/api/users/{user.id}", headers=user.headers).status_code == 404
+    refused = api.post("/api/orders", json=order, headers=user.headers)
+    assert refused.status_code == 401, refused.text
