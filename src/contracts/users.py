@@ -7,7 +7,7 @@ Request bodies forbid unknown fields, so a typo is a 422 rather than silently ig
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, StringConstraints
 
 from contracts.pages import Cursor
 
@@ -114,18 +114,59 @@ class LoginRequest(_Body):
     password: GivenPassword
 
 
+_REFRESH_TOKEN_EXAMPLE = "q3Xh0rV4b9mJ2kTzL8wYc1nP5sEaG7dUf6iOqRtBy0M"
+
+
 class RefreshRequest(_Body):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"refresh_token": _REFRESH_TOKEN_EXAMPLE}]}
+    )
+
     refresh_token: RefreshToken
 
 
-class LogoutRequest(_Body):
-    """One session (the given refresh token's, else the caller's own) or, with `all`, every one."""
+def _must_be_true(value: bool) -> bool:
+    if not value:
+        raise ValueError('send {"all": true} to end every session, or a refresh_token to end one')
+    return value
 
-    refresh_token: RefreshToken | None = None
-    all: Annotated[bool, Field(strict=True, description="End every session of the account")] = False
+
+class LogoutSession(_Body):
+    """End the session this refresh token belongs to (when it is the caller's)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"refresh_token": _REFRESH_TOKEN_EXAMPLE}]}
+    )
+
+    refresh_token: RefreshToken
+
+
+class LogoutEverywhere(_Body):
+    """End every session of the caller's account."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"all": True}]})
+
+    all: Annotated[
+        bool, Field(strict=True, json_schema_extra={"const": True}, description="true"), AfterValidator(_must_be_true)
+    ]
+
+
+class LogoutRequest(RootModel[LogoutSession | LogoutEverywhere]):
+    """`{"refresh_token": ...}` or `{"all": true}`: exactly one of them (the contract's two forms)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"refresh_token": _REFRESH_TOKEN_EXAMPLE}, {"all": True}]}
+    )
 
 
 class ChangePasswordRequest(_Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"current_password": "correct horse battery", "new_password": "plum tart at dusk"}]
+        },
+    )
+
     current_password: GivenPassword
     new_password: Password
 
@@ -174,13 +215,17 @@ class TokenResponse(BaseModel):
                 {
                     "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI1ZjBjIn0.c2lnbmF0dXJl",
                     "token_type": "Bearer",
-                    "expires_in": 3600,
+                    "expires_in": 900,
+                    "refresh_token": _REFRESH_TOKEN_EXAMPLE,
+                    "refresh_expires_in": 2592000,
                 }
             ]
         }
     )
 
-    access_token: Annotated[str, Field(description="An HS256 JWT; send it as `Authorization: Bearer <token>`")]
+    access_token: Annotated[
+        str, Field(description="A short-lived HS256 JWT; send it as `Authorization: Bearer <token>`")
+    ]
     token_type: Literal["Bearer"] = "Bearer"
     expires_in: Annotated[int, Field(description="Seconds until the access token expires")]
     refresh_token: Annotated[str, Field(description="Opaque; spend it at POST /api/auth/refresh for a new pair")]

@@ -160,8 +160,8 @@ ROUTES: tuple[Route, ...] = (
         status=204,
         operation_id="logout",
         description=(
-            "`{\"refresh_token\": ...}` ends the session that token belongs to (if it is the caller's); "
-            "`{\"all\": true}` ends every session of the account. Their refresh tokens are refused at once; "
+            '`{"refresh_token": ...}` ends the session that token belongs to (if it is the caller\'s); '
+            '`{"all": true}` ends every session of the account. Their refresh tokens are refused at once; '
             "access tokens already issued run out within `expires_in`."
         ),
         tag="auth",

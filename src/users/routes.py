@@ -10,6 +10,7 @@ from contracts.users import (
     ListUsersQuery,
     LoginRequest,
     LogoutRequest,
+    LogoutSession,
     RefreshRequest,
     RegisterRequest,
     UpdateUserRequest,
@@ -49,8 +50,8 @@ async def refresh(request: HttpRequest, ctx: UsersContext) -> HttpResponse:
 
 
 async def logout(request: HttpRequest, ctx: UsersContext) -> HttpResponse:
-    body = parse_body(request, LogoutRequest)
-    await ctx.users.logout(caller_of(request), body.refresh_token, body.all)
+    body = parse_body(request, LogoutRequest).root
+    await ctx.users.logout(caller_of(request), body.refresh_token if isinstance(body, LogoutSession) else None)
     return empty_response(204)
 
 

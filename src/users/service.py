@@ -174,15 +174,13 @@ class UsersService:
             raise RefreshTokenReused(BAD_REFRESH_TOKEN)
         return SessionGrant(state.user_id, state.role, state.session_id, successor, self.settings.refresh_ttl_seconds)
 
-    async def logout(self, caller: Identity, refresh_token: str | None, everything: bool) -> None:
-        """End every session, the given refresh token's (when it is the caller's), or the caller's own."""
+    async def logout(self, caller: Identity, refresh_token: str | None) -> None:
+        """End the session of `refresh_token` (only if it is the caller's), or every session when None."""
         now = self._timestamp()
-        if everything:
+        if refresh_token is None:
             await self.sessions.revoke_all(caller.user_id, now)
-        elif refresh_token is not None:
+        else:
             await self.sessions.revoke_by_token(caller.user_id, token_hash(refresh_token), now)
-        elif caller.session_id:
-            await self.sessions.revoke(caller.session_id, now)
 
     async def change_password(self, caller: Identity, current: str, new: str) -> None:
         """Check the current password (throttled like a login), store the new one, end every other session."""

@@ -106,9 +106,7 @@ def test_a_consumer_killed_mid_batch_loses_no_message_and_applies_none_twice(loc
     assert {order_id: len(webhook_receiver.deliveries(order_id)) for order_id in orders} == dict.fromkeys(orders, 1)
 
 
-def test_a_delete_is_not_answered_204_until_the_orders_service_has_closed_the_account(
-    api, user, inject, expect_5xx
-):
+def test_a_delete_is_not_answered_204_until_the_orders_service_has_closed_the_account(api, user, inject, expect_5xx):
     """Orders failing: the account is deleted, but the client hears a 5xx, not 204 (no order may
     follow a 204). The retried DELETE answers 404 and closes it; from then on no order is made."""
     order = {"items": [{"sku": "CLOSE-1", "quantity": 1, "unit_price_cents": 100}], "currency": "EUR"}

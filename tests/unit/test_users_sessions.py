@@ -116,15 +116,15 @@ def test_logout_one_given_and_all() -> None:
         world = World()
         await signed_up(world)
         a, b, c = [await world.service.login(EMAIL, PASSWORD) for _ in range(3)]
-        await world.service.logout(caller(a), None, everything=False)  # the caller's own
+        await world.service.logout(caller(a), a.refresh_token)  # the caller's own
         with pytest.raises(Unauthenticated):
             await world.service.refresh(a.refresh_token)
-        await world.service.logout(caller(c), b.refresh_token, everything=False)  # a given one
+        await world.service.logout(caller(c), b.refresh_token)  # another of the account's
         with pytest.raises(Unauthenticated):
             await world.service.refresh(b.refresh_token)
         c2 = await world.service.refresh(c.refresh_token)
         d = await world.service.login(EMAIL, PASSWORD)
-        await world.service.logout(caller(d), None, everything=True)
+        await world.service.logout(caller(d), None)  # all
         for grant in (c2, d):
             with pytest.raises(Unauthenticated):
                 await world.service.refresh(grant.refresh_token)
@@ -139,7 +139,7 @@ def test_logout_of_someone_elses_token_ends_nothing() -> None:
         await signed_up(world, "eve@example.com")
         ada = await world.service.login(EMAIL, PASSWORD)
         eve = await world.service.login("eve@example.com", PASSWORD)
-        await world.service.logout(caller(eve), ada.refresh_token, everything=False)
+        await world.service.logout(caller(eve), ada.refresh_token)
         assert await world.service.refresh(ada.refresh_token)
 
     run(scenario())
