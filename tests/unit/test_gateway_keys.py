@@ -27,6 +27,7 @@ def gateway(secret: str, previous: str = "", ttl: str = "") -> object:
         USERS=object(),
         ORDERS=object(),
         RATE_LIMITER=object(),
+        ASSETS=object(),
     )
     return build_app(env).context.auth
 
