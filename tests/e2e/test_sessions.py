@@ -305,6 +305,8 @@ def test_other_algorithms_with_a_valid_kid_are_401(api, secret, alg):
 
 
 # -- per-account login throttling ----------------------------------------------------------
+# Timed with the suite's own seconds-long settings (TEST_VARS), so local only: a deployment's
+# minutes-long locks would make these tests wait an hour.
 
 
 def attempt(api: httpx.Client, email: str, password: str) -> httpx.Response:
@@ -325,7 +327,7 @@ def fail_until_locked(api: httpx.Client, email: str) -> httpx.Response:
     return attempt(api, email, PASSWORD)
 
 
-def test_five_failures_from_five_addresses_lock_that_email_only(api):
+def test_five_failures_from_five_addresses_lock_that_email_only(local, api):
     victim, bystander = fresh_email("victim"), fresh_email("bystander")
     for email in (victim, bystander):
         assert register(api, email).status_code == 201
@@ -345,7 +347,7 @@ def test_five_failures_from_five_addresses_lock_that_email_only(api):
     assert attempt(api, victim, PASSWORD).status_code == 200  # four failures since the reset: no lock
 
 
-def test_unknown_emails_are_throttled_alike(api):
+def test_unknown_emails_are_throttled_alike(local, api):
     ghost = fresh_email("ghost")
     answer = fail_until_locked(api, ghost)
     assert 1 <= retry_after(answer) <= THROTTLE_LOCKOUT_S
@@ -356,7 +358,7 @@ def test_unknown_emails_are_throttled_alike(api):
     assert set(real_answer.headers) >= {"retry-after"} and set(answer.headers) >= {"retry-after"}
 
 
-def test_the_failure_count_resets_after_the_window(api):
+def test_the_failure_count_resets_after_the_window(local, api):
     email = fresh_email("window")
     assert register(api, email).status_code == 201
     for _ in range(4):
