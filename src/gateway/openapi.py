@@ -173,11 +173,13 @@ def _operation(route: Route) -> dict[str, Any]:
     if route.service is not None:
         codes |= {502, 503, 504}
     for code in sorted(codes):
-        answer: dict[str, Any] = {
-            "description": _STANDARD_ERRORS.get(code, "See detail"),
-            "headers": _headers(_PROBLEM_HEADERS.get(code, ())),
-            "content": {"application/problem+json": {"schema": _ref_name("Problem")}},
-        }
+        description = _STANDARD_ERRORS.get(code, "See detail")
+        answer: dict[str, Any] = {"description": description, "headers": _headers(_PROBLEM_HEADERS.get(code, ()))}
+        if code in route.success_shaped:
+            answer["description"] = f"{description}: the same document, saying which"
+            answer["content"] = success["content"]
+        else:
+            answer["content"] = {"application/problem+json": {"schema": _ref_name("Problem")}}
         responses[str(code)] = answer
     operation: dict[str, Any] = {
         "operationId": route.operation_id,

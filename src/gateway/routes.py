@@ -56,6 +56,8 @@ class Route:
     idempotent: bool = False  # takes an Idempotency-Key header
     media_type: str = JSON  # of the success answer
     headers: tuple[str, ...] = ()  # what the success answer carries besides X-Request-ID (gateway/openapi.py HEADERS)
+    # Error statuses answered with the success answer's shape, not a problem (GET /health's 503).
+    success_shaped: tuple[int, ...] = ()
     _: KW_ONLY
     # camelCase, verb first (createOrder): a generated client's function name. HEAD, documented
     # wherever GET is, takes this id with its verb replaced by "head" (getOrder -> headOrder).
@@ -70,6 +72,7 @@ ROUTES: tuple[Route, ...] = (
         "/health",
         "Health of the gateway and both services, and the runtime it runs on",
         errors=(503,),
+        success_shaped=(503,),
         operation_id="getHealth",
         description=(
             "Asks each service over its binding and reports its answer beside its circuit breaker's state, "

@@ -102,3 +102,10 @@ def test_documented_response_headers_are_defined_once() -> None:
     for method, path, operation in operations(document):
         for code, answer in operation["responses"].items():
             assert "X-Request-ID" in answer["headers"], f"{method.upper()} {path} {code}"
+
+
+def test_health_documents_its_degraded_answer_as_the_health_document() -> None:
+    """GET /health answers 503 with its own document (status degraded), not a problem."""
+    responses = build_document()["paths"]["/health"]["get"]["responses"]
+    assert responses["503"]["content"] == responses["200"]["content"]
+    assert set(responses["503"]["headers"]) == {"X-Request-ID", "Retry-After"}
