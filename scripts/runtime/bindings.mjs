@@ -1,5 +1,8 @@
 // Makes miniflare's bindings look to Python the way workerd's do.
 //
+// Analytics Engine datasets are the exception: miniflare drops their points, so they are
+// the runtime's own store (analytics.mjs), called in this process.
+//
 // The `workers` SDK decides how to wrap a binding by its JS constructor name
 // (KvNamespace, D1Database, WorkerQueue, Fetcher, Ratelimit). Each binding reaches
 // Python as a plain object of that name holding only the methods workerd's binding
@@ -37,7 +40,7 @@ const STATEMENT_METHODS = ["first", "all", "run", "raw"];
 const STATEMENTS = new WeakMap();
 
 /** A plain object named `name` with `methods`. */
-function facade(name, methods) {
+export function facade(name, methods) {
   const Named = { [name]: class {} }[name];
   return Object.assign(new Named(), methods);
 }
@@ -148,9 +151,10 @@ function assetsFacade(name, fetcher) {
  * class names. `channel` is its shim's binding channel; `serve(worker, request)` runs
  * the named worker's fetch; `faults` are the runtime's injected faults
  * (scripts/runtime/faults.mjs), checked on D1 and service calls; `assets` is miniflare's
- * binding to the worker's static assets, when it has them.
+ * binding to the worker's static assets, when it has them; `analytics` keeps the data
+ * points of the worker's Analytics Engine datasets (analytics.mjs).
  */
-export function pythonEnv(spec, { channel, serve, faults, assets = undefined }) {
+export function pythonEnv(spec, { channel, serve, faults, analytics, assets = undefined }) {
   const { workerOptions } = spec;
   const env = { ...workerOptions.bindings };
   const wrap = (names, make) => {
@@ -162,6 +166,7 @@ export function pythonEnv(spec, { channel, serve, faults, assets = undefined }) 
   wrap(workerOptions.d1Databases, (name) => d1Facade(channel, name, d1Check));
   wrap(workerOptions.queueProducers, plain("WorkerQueue"));
   wrap(workerOptions.ratelimits, plain("Ratelimit"));
+  wrap(workerOptions.analyticsEngineDatasets, (name, target) => analytics.binding(target?.dataset ?? name, facade));
   wrap(workerOptions.serviceBindings, (name, target) => {
     const worker = serviceName(target);
     return serviceFacade((request) => serve(worker, request), () => faults.checkReachable(worker));

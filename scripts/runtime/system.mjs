@@ -9,6 +9,7 @@
 // answered before the system is whole, and nothing is refused for being early.
 import path from "node:path";
 import { Miniflare } from "miniflare";
+import { AnalyticsStore, SQL_DOOR } from "./analytics.mjs";
 import { pythonEnv, toMiniflareResponse, toNodeRequest } from "./bindings.mjs";
 import { BytecodeCache } from "./bytecode.mjs";
 import { BindingChannel, CHANNEL_TOKEN_VAR } from "./channel.mjs";
@@ -59,6 +60,19 @@ function json(status, body) {
 
 const message = (error) => String(error?.stack ?? error?.message ?? error);
 
+/** The trace id in a `Server-Timing: traceparent;desc="00-<trace id>-..."` entry. */
+const TRACE_ID = /traceparent;desc="?[0-9a-f]{2}-([0-9a-f]{32})-/;
+
+/**
+ * Where the gateway's GET /api/admin/metrics sends its SQL locally: this runtime's door
+ * (analytics.mjs), unless the vars (or .dev.vars) name a real account and token.
+ */
+const localSqlApi = (origin) => ({
+  ANALYTICS_SQL_API: `${origin}${SQL_DOOR}`,
+  ANALYTICS_ACCOUNT_ID: "local",
+  ANALYTICS_API_TOKEN: "local-runtime",
+});
+
 /**
  * @param {{root: string, port: number, host?: string, persistTo: string, vars: object, wheelsDir: string, log: Function}} options
  */
@@ -88,6 +102,10 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
       const url = new URL(mfRequest.url);
       if (spec === gateway && SCHEDULED_DOORS.includes(url.pathname)) return runScheduled(url);
       if (spec === gateway && url.pathname === FAULTS_DOOR) return setFault(mfRequest.method, url);
+      if (spec === gateway && url.pathname.startsWith(SQL_DOOR)) {
+        const answer = await analytics.answer(await toNodeRequest(mfRequest, METHOD_HEADER, [EVENT_HEADER]), url);
+        if (answer) return answer;
+      }
       const started = performance.now();
       const request = await toNodeRequest(mfRequest, METHOD_HEADER, [EVENT_HEADER]);
       const usage = {};
@@ -120,6 +138,7 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
     log(JSON.stringify({
       source: "local-runtime",
       request_id: response.headers.get("x-request-id"),
+      trace_id: TRACE_ID.exec(response.headers.get("server-timing") ?? "")?.[1] ?? null,
       method: request.method,
       path: url.pathname,
       status: response.status,
@@ -202,6 +221,7 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
     return json(200, { faults: faults.snapshot() });
   }
 
+  const analytics = new AnalyticsStore(path.join(persistTo, "v3", "analytics"));
   const token = BindingChannel.token();
   mf = new Miniflare(miniflareOptions({ host, port, stateDir: path.join(persistTo, "v3"), specs, token, bridge: bridgeFor }));
 
@@ -218,11 +238,13 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
       if (error?.pyodide_fatal_error) for (const worker of workers) worker.recoverIfDead(error);
     });
     const [url] = await Promise.all([mf.ready, ...workers.map((worker) => worker.start())]);
+    const sqlApi = { ...localSqlApi(`http://${host}:${url.port}`), ...gateway.workerOptions.bindings };
+    Object.assign(gateway.workerOptions.bindings, sqlApi);
     for (const [index, spec] of specs.entries()) {
       const channel = await BindingChannel.open(mf, spec.name, token);
       const assetsBinding = spec.workerOptions.assets?.binding;
       const assets = assetsBinding ? (await mf.getBindings(spec.name))[assetsBinding] : undefined;
-      const env = pythonEnv(spec, { channel, serve, faults, assets });
+      const env = pythonEnv(spec, { channel, serve, faults, analytics, assets });
       await applyMigrations(spec, env, log); // over the channel too: miniflare's proxies block on prepare
       workers[index].env = env;
       python.set(spec.name, workers[index]);

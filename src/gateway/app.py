@@ -10,16 +10,19 @@ from gateway.context import GatewayContext
 from gateway.cors import CorsPolicy
 from gateway.health import health
 from gateway.jwt import TokenPolicy
+from gateway.metrics import metrics
 from gateway.middleware import Authenticate, BodyLimit, Cors, NoStore, RateLimit
 from gateway.openapi import openapi
 from gateway.pages import page
 from gateway.ratelimit import WorkersRateLimiter
 from gateway.routes import ROUTES
+from shared.adapters.analytics import CLOUDFLARE_API, AnalyticsSql, telemetry_for
 from shared.adapters.kv import WorkersKv
 from shared.adapters.services import ServiceClient
 from shared.app import WorkerApp
 from shared.config import ConfigError, env_int, env_list, env_secret, env_str
 from shared.http import Handler, Router
+from shared.metrics import DATASET
 
 WORKER = "gateway"
 SERVICES = ("users", "orders")
@@ -33,6 +36,7 @@ _OWN_HANDLERS: dict[tuple[str, str], Handler[GatewayContext]] = {
     ("POST", "/api/auth/refresh"): handlers.refresh,
     ("DELETE", "/api/users/{id}"): handlers.delete_user,
     ("GET", "/api/admin/maintenance-runs"): handlers.maintenance_runs,
+    ("GET", "/api/admin/metrics"): metrics,
 }
 
 
@@ -89,6 +93,16 @@ def token_policy(secrets: tuple[bytes, ...], issuer: str, audience: str) -> Toke
     return TokenPolicy(secrets, issuer, audience)
 
 
+def build_analytics(env: Any) -> AnalyticsSql | None:
+    """The SQL API of the account's Analytics Engine: its id and a read-only token are secrets
+    (README, "Metrics"); without them /api/admin/metrics answers 503."""
+    account, token = env_str(env, "ANALYTICS_ACCOUNT_ID").strip(), env_str(env, "ANALYTICS_API_TOKEN").strip()
+    if not account or not token:
+        return None
+    dataset = env_str(env, "ANALYTICS_DATASET", DATASET).strip()
+    return AnalyticsSql(account, token, dataset, env_str(env, "ANALYTICS_SQL_API", CLOUDFLARE_API))
+
+
 def build_app(env: Any) -> WorkerApp[GatewayContext]:
     """ConfigError (answered as a stamped 500) when JWT_SECRET is missing or short."""
     policy = token_policy(
@@ -106,4 +120,5 @@ def build_app(env: Any) -> WorkerApp[GatewayContext]:
         BodyLimit(env_int(env, "MAX_BODY_BYTES", 65_536)),
         Authenticate(auth, ACCESS),
     )
-    return WorkerApp(WORKER, ROUTER, GatewayContext(auth, services, assets), middleware)
+    context = GatewayContext(auth, services, assets, build_analytics(env))
+    return WorkerApp(WORKER, ROUTER, context, middleware, telemetry_for(env, WORKER))

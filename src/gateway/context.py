@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from gateway.auth import Authenticator
 from gateway.breaker import GuardedService
+from shared.adapters.analytics import AnalyticsSql
 from shared.adapters.services import ServiceClient
 
 
@@ -12,3 +13,4 @@ class GatewayContext:
     auth: Authenticator
     services: dict[str, GuardedService]  # "users", "orders": the service bindings, behind their breakers
     assets: ServiceClient  # the static assets binding (ASSETS), where the pages live
+    analytics: AnalyticsSql | None = None  # the Analytics Engine SQL API, when configured

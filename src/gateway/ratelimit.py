@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from shared.adapters.jsvalues import js_binding, to_js_value, to_python
+from shared.telemetry import awaited
 
 
 class RateLimiter(Protocol):
@@ -20,7 +21,7 @@ class WorkersRateLimiter:
         self._binding = js_binding(binding)
 
     async def allow(self, key: str) -> bool:
-        outcome = to_python(await self._binding.limit(to_js_value({"key": key})))
+        outcome = to_python(await awaited(self._binding.limit(to_js_value({"key": key}))))
         return bool(outcome["success"])
 
 

@@ -13,6 +13,7 @@ from dataclasses import KW_ONLY, dataclass, field
 from pydantic import BaseModel
 
 from contracts.maintenance import MaintenanceRunPage
+from contracts.metrics import MetricsQuery, MetricsReport
 from contracts.orders import CreateOrderRequest, DeadLetterPage, ListOrdersQuery, Order, OrderPage, ReplayAccepted
 from contracts.users import (
     ChangePasswordRequest,
@@ -347,6 +348,16 @@ ROUTES: tuple[Route, ...] = (
         response=MaintenanceRunPage,
         operation_id="listMaintenanceRuns",
         description="Both services' cron jobs: when each ran, what it handled and what failed.",
+        tag="admin",
+    ),
+    Route(
+        "GET",
+        "/api/admin/metrics",
+        "Requests, errors, latency, CPU, billable units and cost per worker and route, from the data points",
+        ADMIN_ONLY,
+        query=MetricsQuery,
+        response=MetricsReport,
+        errors=(503,),
         tag="admin",
     ),
 )

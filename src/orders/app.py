@@ -13,6 +13,7 @@ from orders.messages import ORDER_EVENTS_QUEUE, USER_EVENTS_QUEUE, Decision, Que
 from orders.repository import DeadLetterRepository, DeliveryFailureRepository, IdempotencyRepository, OrderRepository
 from orders.routes import build_router
 from orders.service import OrdersService, OrdersSettings
+from shared.adapters.analytics import telemetry_for
 from shared.adapters.d1 import D1, Database
 from shared.adapters.queue import EventPublisher, QueuePublisher
 from shared.adapters.webhook import Notifier, WebhookNotifier
@@ -62,7 +63,8 @@ def build_context(env: Any, db: Database) -> OrdersContext:
 
 def build_app(env: Any, db: Database | None = None) -> WorkerApp[OrdersContext]:
     db = db or D1(env.DB)
-    return WorkerApp(WORKER, build_router(health_handler(WORKER, db)), build_context(env, db))
+    router = build_router(health_handler(WORKER, db))
+    return WorkerApp(WORKER, router, build_context(env, db), telemetry=telemetry_for(env, WORKER))
 
 
 async def consume_batch(
@@ -70,10 +72,14 @@ async def consume_batch(
 ) -> list[Decision]:
     queue = queue_role(queue, env_str(env, "QUEUE_NAME_SUFFIX"))
     ctx = build_context(env, db or D1(env.DB))
-    return await consume(queue, messages, ctx.events, ctx.dead_letters, Logger(worker=WORKER).bind(queue=queue))
+    log = Logger(worker=WORKER).bind(queue=queue)
+    return await consume(queue, messages, ctx.events, ctx.dead_letters, log, telemetry_for(env, WORKER))
 
 
 async def run_scheduled(env: Any, cron: str, db: Database | None = None) -> None:
     """The cron trigger: the maintenance tasks, with a run summary either way."""
     ctx = build_context(env, db or D1(env.DB))
-    await ctx.maintenance.run(MAINTENANCE_JOB, cron, ctx.orders.maintenance_tasks(), Logger(worker=WORKER))
+    tasks = ctx.orders.maintenance_tasks()
+    await telemetry_for(env, WORKER).run(
+        cron, lambda: ctx.maintenance.run(MAINTENANCE_JOB, cron, tasks, Logger(worker=WORKER))
+    )

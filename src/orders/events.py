@@ -8,6 +8,7 @@ retried with a growing delay; after the queue's max_retries it goes to the
 dead-letter queue, which `orders.dead_letters` records.
 """
 
+import functools
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ from shared import clock
 from shared.adapters.webhook import DeliveryFailed, Notifier
 from shared.errors import describe
 from shared.logging import Logger
+from shared.telemetry import Telemetry
 
 EventHandler = Callable[[dict[str, Any], Logger], Awaitable[None]]
 
@@ -122,13 +124,19 @@ async def consume(
     events: EventConsumer,
     dead_letters: DeadLetterService,
     log: Logger,
+    telemetry: Telemetry,
 ) -> list[Decision]:
     """One verdict per message of a batch, in order; messages are handled one at a time
-    so a batch's effects happen in queue order."""
+    so a batch's effects happen in queue order, each in the trace it was sent in."""
     decisions = []
     for message in messages:
         if queue == DEAD_LETTER_QUEUE:
-            decisions.append(await dead_letters.record(message, log))
+            handle = functools.partial(dead_letters.record, message, log)
         else:
-            decisions.append(await events.handle(queue, message, log))
+            handle = functools.partial(events.handle, queue, message, log)
+        decisions.append(await telemetry.message(queue, message.body, handle, _verdict))
     return decisions
+
+
+def _verdict(decision: Decision) -> str:
+    return "retry" if decision.retry else "ack"

@@ -1,4 +1,5 @@
-"""The request pipeline every worker runs: route, run the middleware and the handler, stamp, log.
+"""The request pipeline every worker runs: route, run the middleware and the handler, stamp;
+all of it inside the request's telemetry scope (trace, units, data point, access log line).
 
 Pure Python over `shared.http` types, so it is tested in CPython; the entry modules
 only convert the runtime's request into an `HttpRequest` and back.
@@ -9,7 +10,6 @@ become problem responses where they happen, so an outer step (CORS, say) still
 decorates them.
 """
 
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Generic
@@ -27,6 +27,7 @@ from shared.http import (
     problem_for,
 )
 from shared.logging import Logger
+from shared.telemetry import Telemetry
 
 CallNext = Callable[[HttpRequest], Awaitable[HttpResponse]]
 Middleware = Callable[[HttpRequest, CallNext], Awaitable[HttpResponse]]
@@ -36,36 +37,36 @@ class WorkerApp(Generic[Context]):
     """A worker's routes, the typed context its handlers get, and its middleware (outermost first)."""
 
     def __init__(
-        self, worker: str, router: Router[Context], context: Context, middleware: Sequence[Middleware] = ()
+        self,
+        worker: str,
+        router: Router[Context],
+        context: Context,
+        middleware: Sequence[Middleware] = (),
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.worker = worker
         self.router = router
         self.context = context
         self.log = Logger(worker=worker)
+        self.telemetry = telemetry or Telemetry(worker, None)
         self._pipeline = self._guarded(self._endpoint)
         for step in reversed(middleware):
             self._pipeline = self._guarded(_bind(step, self._pipeline))
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
-        started = time.perf_counter()
         request.log = self.log.bind(request_id=request.request_id)
+        return await self.telemetry.request(request, self._answer)
+
+    async def _answer(self, request: HttpRequest) -> HttpResponse:
         # HEAD is GET without the body, wherever GET works (RFC 9110 section 9.3.2).
         routed = replace(request, method="GET") if request.method == "HEAD" else request
         match = self.router.match(routed.method, routed.path)
         routed.route, routed.path_params = match.template, match.params  # middleware may need both
         response = await self._pipeline(routed)
+        request.route, request.user_id = routed.route, routed.user_id  # for the access log line
         stamp(response, request)
         if request.method == "HEAD":
             response.body = b""
-        request.log.info(
-            "request",
-            method=request.method,
-            path=request.path,
-            route=routed.route or "-",
-            status=response.status,
-            duration_ms=round((time.perf_counter() - started) * 1000, 2),
-            user_id=routed.user_id,
-        )
         return response
 
     async def _endpoint(self, request: HttpRequest) -> HttpResponse:

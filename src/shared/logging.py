@@ -1,7 +1,9 @@
-"""Structured JSON logs: one line per event, each carrying the request id.
+"""Structured JSON logs: one line per event, each carrying the request id and the trace.
 
 Workers Logs parses JSON lines written to the console, so a `print` of one JSON
-object per line is the whole transport.
+object per line is the whole transport. Every line written inside a unit of work (a
+request, a queue message, a scheduled run) carries its `trace_id` and `span_id`
+(shared.tracing), whichever logger wrote it.
 """
 
 import json
@@ -9,6 +11,8 @@ import sys
 import time
 import traceback
 from typing import Any
+
+from shared.tracing import current_span
 
 
 class Logger:
@@ -22,6 +26,9 @@ class Logger:
 
     def _emit(self, level: str, message: str, fields: dict[str, Any]) -> None:
         line = {"time": time.time(), "level": level, "message": message, **self._fields, **fields}
+        span = current_span()
+        if span is not None:
+            line["trace_id"], line["span_id"] = span.trace_id, span.span_id
         print(json.dumps(line, default=str, separators=(",", ":")), file=sys.stdout, flush=True)
 
     def info(self, message: str, **fields: Any) -> None:

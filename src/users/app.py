@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from shared.adapters.analytics import telemetry_for
 from shared.adapters.d1 import D1, Database
 from shared.adapters.kv import WorkersKv
 from shared.adapters.queue import QueuePublisher
@@ -45,10 +46,14 @@ def build_context(env: Any, db: Database) -> UsersContext:
 
 def build_app(env: Any, db: Database | None = None) -> WorkerApp[UsersContext]:
     db = db or D1(env.DB)
-    return WorkerApp(WORKER, build_router(health_handler(WORKER, db)), build_context(env, db))
+    router = build_router(health_handler(WORKER, db))
+    return WorkerApp(WORKER, router, build_context(env, db), telemetry=telemetry_for(env, WORKER))
 
 
 async def run_scheduled(env: Any, cron: str, db: Database | None = None) -> None:
     """The cron trigger: the maintenance tasks, with a run summary either way."""
     ctx = build_context(env, db or D1(env.DB))
-    await ctx.maintenance.run(MAINTENANCE_JOB, cron, ctx.users.maintenance_tasks(), Logger(worker=WORKER))
+    tasks = ctx.users.maintenance_tasks()
+    await telemetry_for(env, WORKER).run(
+        cron, lambda: ctx.maintenance.run(MAINTENANCE_JOB, cron, tasks, Logger(worker=WORKER))
+    )

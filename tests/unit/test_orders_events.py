@@ -18,6 +18,7 @@ from orders.messages import (
 )
 from shared.adapters.webhook import verify
 from shared.errors import Forbidden, NotFound
+from shared.telemetry import Telemetry
 from tests.unit.test_orders_support import (
     LOG,
     WEBHOOK_SECRET,
@@ -209,7 +210,9 @@ def test_a_dead_letter_is_recorded_once_with_its_source_queue_and_last_error() -
         await exhaust(world, event)
         dlq = QueueMessage("dlq-1", event, 1)
 
-        decisions = await consume(DEAD_LETTER_QUEUE, [dlq, dlq], world.events, world.dead_letters, LOG)
+        decisions = await consume(
+            DEAD_LETTER_QUEUE, [dlq, dlq], world.events, world.dead_letters, LOG, Telemetry("orders", None)
+        )
         assert decisions == [Decision("dlq-1"), Decision("dlq-1")]
         await world.dead_letters.record(dlq, LOG)  # and redelivered later
 

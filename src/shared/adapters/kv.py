@@ -8,6 +8,7 @@ import json
 from typing import Any, Protocol
 
 from shared.adapters.jsvalues import js_binding, to_js_value, to_python
+from shared.telemetry import awaited, count
 
 MIN_TTL_SECONDS = 60
 
@@ -30,7 +31,8 @@ class WorkersKv(KvCache):
         self._kv = js_binding(binding)
 
     async def get_json(self, key: str) -> dict[str, Any] | None:
-        text = to_python(await self._kv.get(key))
+        count("kv_reads")
+        text = to_python(await awaited(self._kv.get(key)))
         if not isinstance(text, str):
             return None
         try:
@@ -41,7 +43,10 @@ class WorkersKv(KvCache):
 
     async def put_json(self, key: str, value: dict[str, Any], ttl_seconds: int) -> None:
         text = json.dumps(value, separators=(",", ":"))
-        await self._kv.put(key, text, to_js_value({"expirationTtl": max(MIN_TTL_SECONDS, int(ttl_seconds))}))
+        count("kv_writes")
+        options = to_js_value({"expirationTtl": max(MIN_TTL_SECONDS, int(ttl_seconds))})
+        await awaited(self._kv.put(key, text, options))
 
     async def delete(self, key: str) -> None:
-        await self._kv.delete(key)
+        count("kv_deletes")
+        await awaited(self._kv.delete(key))

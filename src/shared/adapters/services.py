@@ -2,7 +2,8 @@
 
 Failures come back as `ServiceError`s carrying the status the gateway owes its
 client: 502 (the service answered with a failure), 503 (it could not be reached),
-504 (it did not answer in time).
+504 (it did not answer in time). Each call carries the current trace (`traceparent`) and
+brings back the callee's `Server-Timing` entry for the caller's answer (shared.telemetry).
 """
 
 import asyncio
@@ -11,6 +12,7 @@ from typing import Any
 from contracts.internal import INTERNAL_ORIGIN
 from shared.adapters.jsvalues import header_pairs, js_binding, to_js_value
 from shared.http import Headers, HttpResponse
+from shared.telemetry import SERVER_TIMING, awaited, count, note_timing, trace_headers
 
 
 class ServiceError(Exception):
@@ -46,9 +48,12 @@ class ServiceClient:
         return response
 
     async def _send(self, method: str, path: str, headers: dict[str, str], body: bytes) -> HttpResponse:
-        options: dict[str, Any] = {"method": method, "headers": headers}
+        options: dict[str, Any] = {"method": method, "headers": {**headers, **trace_headers()}}
         if body:
             options["body"] = body
-        response = await self._binding.fetch(INTERNAL_ORIGIN + path, to_js_value(options))
-        payload = (await response.arrayBuffer()).to_bytes()
-        return HttpResponse(int(response.status), payload, Headers(header_pairs(response)))
+        count("subrequests")
+        response = await awaited(self._binding.fetch(INTERNAL_ORIGIN + path, to_js_value(options)))
+        payload = (await awaited(response.arrayBuffer())).to_bytes()
+        answer = HttpResponse(int(response.status), payload, Headers(header_pairs(response)))
+        note_timing(answer.headers.get(SERVER_TIMING, ""))
+        return answer

@@ -3,7 +3,8 @@
 Receivers check `X-Signature: sha256=<hex>`, the HMAC-SHA256 of the exact raw body
 under the shared secret, and drop duplicates by `X-Event-Id` (deliveries are at least
 once). A non-2xx answer, a timeout or a transport error raises `DeliveryFailed`, so
-the caller can retry the message.
+the caller can retry the message. Every attempt carries the trace of the message it
+delivers as a `traceparent` header (the body is the event alone, without it).
 """
 
 import asyncio
@@ -12,6 +13,8 @@ import hmac
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
+
+from shared.telemetry import awaited, count, trace_headers, without_trace
 
 SIGNATURE_HEADER = "X-Signature"
 EVENT_ID_HEADER = "X-Event-Id"
@@ -69,11 +72,12 @@ class WebhookNotifier(Notifier):
 
     def request_for(self, event: dict[str, Any]) -> tuple[str, dict[str, str]]:
         """The exact body and headers a delivery sends."""
-        body = encode_event(event)
+        body = encode_event(without_trace(event))
         headers = {
             "Content-Type": "application/json",
             SIGNATURE_HEADER: sign(body.encode(), self._secret),
             EVENT_ID_HEADER: str(event.get("id", "")),
+            **trace_headers(),
         }
         return body, headers
 
@@ -82,7 +86,8 @@ class WebhookNotifier(Notifier):
             raise DeliveryFailed("WEBHOOK_SECRET is not set; refusing to send an unsigned webhook")
         body, headers = self.request_for(event)
         try:
-            status = await asyncio.wait_for(self._transport(self.url, body, headers), self._timeout)
+            count("subrequests")
+            status = await awaited(asyncio.wait_for(self._transport(self.url, body, headers), self._timeout))
         except TimeoutError:
             raise DeliveryFailed(f"webhook did not answer within {self._timeout:g} s") from None
         except Exception as error:

@@ -1,0 +1,122 @@
+"""GET /api/admin/metrics: the data points (shared.metrics) summed up through the Analytics
+Engine SQL API, priced with gateway.prices.
+
+The same two query texts run against Cloudflare's SQL API and the local runtime's door
+(README, "Metrics"). Every sum is weighted by `_sample_interval`, so sampled data still
+adds up to the traffic it stands for (locally nothing is sampled).
+"""
+
+from typing import Any
+
+from contracts.metrics import MetricsQuery
+from gateway.context import GatewayContext
+from gateway.prices import READ_ON, SOURCE, usd_per_million
+from shared.adapters.analytics import SqlApiError
+from shared.errors import HttpProblem
+from shared.http import HttpRequest, HttpResponse, json_response
+from shared.metrics import DATASET, REQUEST, UNITS, column
+from shared.validation import parse_query
+
+GATEWAY = "gateway"
+_REPORTED_UNITS = tuple(unit for unit in UNITS if unit != "d1_queries")
+
+
+def _weighted_quantile(level: float, field: str) -> str:
+    return f"quantileExactWeighted({level})({column(field)}, _sample_interval)"
+
+
+def _since(window: int) -> str:
+    return f"timestamp > NOW() - INTERVAL '{int(window)}' MINUTE"
+
+
+def routes_query(window: int, dataset: str = DATASET) -> str:
+    """Per worker, kind, route and method: counts, percentiles and the sum of every unit."""
+    status = column("status")
+    sums = ",\n  ".join(f"SUM(_sample_interval * {column(unit)}) AS {unit}" for unit in ("cpu_ms", *_REPORTED_UNITS))
+    return f"""SELECT {column("worker")} AS worker, {column("kind")} AS kind, {column("route")} AS route,
+  {column("method")} AS method,
+  SUM(_sample_interval) AS requests,
+  sumIf(_sample_interval, {status} >= 400 AND {status} < 500) AS errors_4xx,
+  sumIf(_sample_interval, {status} >= 500) AS errors_5xx,
+  sumIf(_sample_interval, {column("outcome")} IN ('retry', 'failed')) AS failed,
+  {_weighted_quantile(0.5, "wall_ms")} AS wall_p50,
+  {_weighted_quantile(0.95, "wall_ms")} AS wall_p95,
+  {_weighted_quantile(0.99, "wall_ms")} AS wall_p99,
+  {_weighted_quantile(0.5, "cpu_ms")} AS cpu_p50,
+  {_weighted_quantile(0.99, "cpu_ms")} AS cpu_p99,
+  {sums}
+FROM {dataset}
+WHERE {_since(window)}
+GROUP BY worker, kind, route, method
+ORDER BY worker, kind, route, method"""
+
+
+def series_query(window: int, dataset: str = DATASET) -> str:
+    """The gateway's requests, 5xx and p95 latency per minute."""
+    return f"""SELECT toStartOfInterval(timestamp, INTERVAL '1' MINUTE) AS minute,
+  SUM(_sample_interval) AS requests,
+  sumIf(_sample_interval, {column("status")} >= 500) AS errors,
+  {_weighted_quantile(0.95, "wall_ms")} AS p95_ms
+FROM {dataset}
+WHERE {_since(window)} AND {column("worker")} = '{GATEWAY}' AND {column("kind")} = '{REQUEST}'
+GROUP BY minute
+ORDER BY minute"""
+
+
+def _number(value: Any) -> float:
+    """The SQL API writes 64-bit integers as JSON strings (ClickHouse's default)."""
+    return float(value or 0)
+
+
+def route_metrics(row: dict[str, Any]) -> dict[str, Any]:
+    requests = int(_number(row["requests"]))
+    per = 1 / requests if requests else 0.0
+    units = {unit: round(_number(row[unit]) * per, 3) for unit in _REPORTED_UNITS}
+    cpu_mean = _number(row["cpu_ms"]) * per
+    billed = not (row["kind"] == REQUEST and row["worker"] != GATEWAY)
+    per_million = usd_per_million({**units, "cpu_ms": cpu_mean}, billed_request=billed)
+    return {
+        "worker": row["worker"],
+        "kind": row["kind"],
+        "route": row["route"],
+        "method": row["method"],
+        "requests": requests,
+        "errors_4xx": int(_number(row["errors_4xx"])),
+        "errors_5xx": int(_number(row["errors_5xx"])),
+        "failed": int(_number(row["failed"])),
+        "latency_ms": {key: round(_number(row[f"wall_{key}"]), 2) for key in ("p50", "p95", "p99")},
+        "cpu_ms": {"p50": round(_number(row["cpu_p50"]), 2), "p99": round(_number(row["cpu_p99"]), 2)},
+        "units_per_request": units,
+        "usd_per_million": round(per_million, 4),
+        "usd_window": round(per_million * requests / 1e6, 8),
+    }
+
+
+def minute_metrics(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "minute": str(row["minute"]).replace(" ", "T") + "Z",
+        "requests": int(_number(row["requests"])),
+        "errors": int(_number(row["errors"])),
+        "p95_ms": round(_number(row["p95_ms"]), 2),
+    }
+
+
+async def metrics(request: HttpRequest, ctx: GatewayContext) -> HttpResponse:
+    """503 when the SQL API is not configured (ANALYTICS_ACCOUNT_ID, ANALYTICS_API_TOKEN) or fails."""
+    window = parse_query(request, MetricsQuery).window
+    if ctx.analytics is None:
+        raise HttpProblem(503, "Metrics are not configured (ANALYTICS_ACCOUNT_ID, ANALYTICS_API_TOKEN)")
+    try:
+        routes = await ctx.analytics.query(routes_query(window, ctx.analytics.dataset))
+        series = await ctx.analytics.query(series_query(window, ctx.analytics.dataset))
+    except SqlApiError as error:
+        request.log.warning("metrics query failed", reason=str(error))
+        raise HttpProblem(503, "The metrics store did not answer", headers={"Retry-After": "30"}) from error
+    return json_response(
+        {
+            "window_minutes": window,
+            "routes": [route_metrics(row) for row in routes],
+            "series": [minute_metrics(row) for row in series],
+            "prices": {"source": SOURCE, "read_on": READ_ON},
+        }
+    )

@@ -1,0 +1,132 @@
+"""W3C Trace Context (https://www.w3.org/TR/trace-context/): the `traceparent` header, parsed
+exactly as the spec says, and the span each unit of work runs in.
+
+Workers Traces joins the platform's own spans (handlers, bindings, service-binding calls)
+but does not continue a client's `traceparent`, cross Queues or reach a webhook receiver,
+so the workers carry the trace themselves: `shared.telemetry` continues or starts one per
+request, message and scheduled run, and the adapters hand it on.
+"""
+
+import re
+import secrets
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
+
+TRACEPARENT = "traceparent"
+TRACESTATE = "tracestate"
+# The names the trace travels under inside a queue message body (there are no message headers).
+TRACE_FIELDS = (TRACEPARENT, TRACESTATE)
+
+SAMPLED = 0x01
+_VERSION_00 = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+# A later version: the same four fields first, then nothing or "-" and more (spec section 3.2.4).
+_LATER_VERSION = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?", re.DOTALL)
+_ZERO_TRACE = "0" * 32
+_ZERO_SPAN = "0" * 16
+MAX_TRACESTATE_CHARS = 512  # the spec lets vendors drop a longer one rather than truncate it
+
+
+@dataclass(frozen=True)
+class Span:
+    """One unit of work's place in a trace: its own span id, the caller's span (if any)."""
+
+    trace_id: str
+    span_id: str
+    parent_id: str | None = None
+    flags: int = SAMPLED
+    tracestate: str = ""
+
+    @property
+    def traceparent(self) -> str:
+        """This span as the `traceparent` a callee continues (always version 00, which we speak)."""
+        return f"00-{self.trace_id}-{self.span_id}-{self.flags:02x}"
+
+    def headers(self) -> dict[str, str]:
+        """The headers that hand this trace to an HTTP callee."""
+        headers = {TRACEPARENT: self.traceparent}
+        if self.tracestate:
+            headers[TRACESTATE] = self.tracestate
+        return headers
+
+
+@dataclass(frozen=True)
+class TraceParent:
+    """A valid incoming `traceparent`: the caller's trace, span and flags."""
+
+    trace_id: str
+    parent_id: str
+    flags: int
+
+
+def parse_traceparent(value: str | None) -> TraceParent | None:
+    """The caller's trace, or None when the header is absent or invalid (then a new trace starts).
+
+    Version 00 must be exactly `00-<32 hex>-<16 hex>-<2 hex>` in lower case. A later
+    version (not `ff`) is read by the version-00 layout and may carry more after a `-`.
+    All-zero trace or parent ids are invalid in every version.
+    """
+    if not value:
+        return None
+    value = value.strip(" \t")  # optional whitespace around a header value is not part of it
+    found = _VERSION_00.fullmatch(value)
+    if found is None:
+        later = _LATER_VERSION.fullmatch(value)
+        if later is None or later.group(1) in ("00", "ff"):
+            return None
+        found = later
+        trace_id, parent_id, flags = later.group(2), later.group(3), later.group(4)
+    else:
+        trace_id, parent_id, flags = found.groups()
+    if trace_id == _ZERO_TRACE or parent_id == _ZERO_SPAN:
+        return None
+    return TraceParent(trace_id, parent_id, int(flags, 16))
+
+
+def new_span_id() -> str:
+    span_id = secrets.token_hex(8)
+    return span_id if span_id != _ZERO_SPAN else new_span_id()
+
+
+def new_trace_id() -> str:
+    trace_id = secrets.token_hex(16)
+    return trace_id if trace_id != _ZERO_TRACE else new_trace_id()
+
+
+def continue_or_start(traceparent: str | None, tracestate: str | None = None) -> Span:
+    """A new span in the caller's trace when `traceparent` is valid, else the root of a new trace.
+
+    `tracestate` is kept as it is, only beside a valid `traceparent` (spec section 3.3).
+    """
+    parent = parse_traceparent(traceparent)
+    if parent is None:
+        return start_trace()
+    state = (tracestate or "").strip()
+    return Span(
+        parent.trace_id,
+        new_span_id(),
+        parent.parent_id,
+        parent.flags,
+        state if len(state) <= MAX_TRACESTATE_CHARS else "",
+    )
+
+
+def start_trace() -> Span:
+    """The root span of a new trace (a scheduled run, or a request without a usable traceparent)."""
+    return Span(new_trace_id(), new_span_id())
+
+
+_current: ContextVar[Span | None] = ContextVar("current_span", default=None)
+
+
+def current_span() -> Span | None:
+    """The span of the unit of work this code runs in (each asyncio task has its own)."""
+    return _current.get()
+
+
+def enter(span: Span) -> Token[Span | None]:
+    """Make `span` current; the token goes back to `leave`."""
+    return _current.set(span)
+
+
+def leave(token: Token[Span | None]) -> None:
+    _current.reset(token)
