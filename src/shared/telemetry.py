@@ -121,11 +121,12 @@ class Scope:
     def wall_ms(self) -> float:
         return (time.perf_counter() - self.started) * 1000
 
-    def point(self, **fields: Any) -> DataPoint:
-        wall = self.wall_ms
+    def point(self, wall: float | None = None, **fields: Any) -> DataPoint:
+        """The data point of this unit of work, its wall time `wall` (default: until now)."""
+        wall = self.wall_ms if wall is None else wall
         return DataPoint(
-            wall_ms=round(wall, 3),
-            cpu_ms=round(max(0.0, wall - self.usage.waited_ms), 3),
+            wall_ms=round(wall, 2),
+            cpu_ms=round(max(0.0, wall - self.usage.waited_ms), 2),
             trace_id=self.span.trace_id,
             units=dict(self.usage.counts),
             **fields,
@@ -170,6 +171,7 @@ class Telemetry:
             wall = scope.wall_ms
             response.headers[SERVER_TIMING] = server_timing(span, self.worker, wall, scope.usage.timings)
             point = scope.point(
+                wall,
                 worker=self.worker,
                 kind=REQUEST,
                 route=request.route or "-",
@@ -185,8 +187,8 @@ class Telemetry:
                 path=request.path,
                 route=point.route,
                 status=response.status,
-                duration_ms=round(wall, 2),
-                cpu_ms=round(point.cpu_ms, 2),
+                duration_ms=point.wall_ms,
+                cpu_ms=point.cpu_ms,
                 units=point.units,
                 user_id=request.user_id,
             )

@@ -51,6 +51,8 @@ def test_a_failing_receiver_gets_retries_then_a_dead_letter_that_replays_once(ap
     assert replay.status_code == 202 and replay.json() == {"id": letter["id"], "status": "replayed"}
     [delivered] = receiver.wait_for(order["id"], accepted=True)
     assert delivered.headers["x-event-id"] == event_id
+    trace_ids = {a.headers["traceparent"].split("-")[1] for a in (*attempts, delivered)}
+    assert len(trace_ids) == 1  # the replay continues the original trace
     assert api.post(f"/api/admin/dead-letters/{letter['id']}/replay", headers=admin.headers).status_code == 404
     time.sleep(2)  # a second delivery would have come by now
     assert len(receiver.wait_for(order["id"], accepted=True)) == 1
