@@ -66,6 +66,7 @@ def build_services(env: Any) -> dict[str, GuardedService]:
         threshold=env_int(env, "BREAKER_THRESHOLD", 5),
         window_seconds=env_int(env, "BREAKER_WINDOW_SECONDS", 60),
         cooldown_seconds=env_int(env, "BREAKER_COOLDOWN_SECONDS", 30),
+        refresh_seconds=env_int(env, "BREAKER_REFRESH_SECONDS", 10),
     )
     return {
         name: GuardedService(

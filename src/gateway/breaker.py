@@ -5,12 +5,17 @@ within `window_seconds` open it. Open: the gateway answers 503 with Retry-After 
 once, without calling, for `cooldown_seconds`. Then half-open: one call goes through as
 a probe; success closes the breaker, failure opens it again.
 
-Where the state lives (README, "Circuit breaker"): not in isolate memory, which each of
-many isolates keeps on its own and loses on eviction; in KV, shared by every isolate of
-the gateway. KV is eventually consistent (other locations see a change within about a
-minute) and has no compare-and-swap, so "one probe" is one per location at a time,
-not one worldwide; a Durable Object would give both, at the cost of a call to one
-location on every request. The state is written only when it changes.
+Where the state lives (README, "Circuit breakers"): in KV, shared by every isolate of
+the gateway, and read through a copy each isolate keeps for `refresh_seconds`. KV is
+eventually consistent (other locations see a change within about a minute) and has no
+compare-and-swap, so "one probe" is one per location at a time, not one worldwide; a
+Durable Object would give both, at the cost of a call to one location on every request.
+A KV read costs more than the request itself ($0.50 against $0.30 a million), so the
+copy makes the breaker cost one read per isolate per `refresh_seconds` instead of one per
+call; an isolate learns what another one recorded at most that much later, on top of
+KV's own minute. Its own changes are written through at once, and a failure reads the
+store afresh, so streaks still add up across isolates. The state is written only when
+it changes.
 """
 
 import time
@@ -32,6 +37,7 @@ class BreakerPolicy:
     threshold: int = 5
     window_seconds: float = 60
     cooldown_seconds: float = 30
+    refresh_seconds: float = 10  # how long an isolate trusts its copy of the shared state
 
 
 @dataclass(frozen=True)
@@ -57,20 +63,29 @@ class CircuitBreaker:
         self._store = store
         self._policy = policy
         self._now = now
+        self._copy: tuple[float, BreakerRecord] | None = None  # (read at, record): this isolate's copy
 
     @property
     def _key(self) -> str:
         return _KEY_PREFIX + self.service
 
-    async def record(self) -> BreakerRecord:
+    async def record(self, fresh: bool = False) -> BreakerRecord:
+        """The shared state: this isolate's copy while it is younger than `refresh_seconds`
+        (unless `fresh`), else read from the store."""
+        now = self._now()
+        if not fresh and self._copy is not None and now - self._copy[0] < self._policy.refresh_seconds:
+            return self._copy[1]
         raw = await self._store.get_json(self._key)
         try:
-            return BreakerRecord(**raw) if raw else BreakerRecord()
+            record = BreakerRecord(**raw) if raw else BreakerRecord()
         except TypeError:
-            return BreakerRecord()  # an unreadable record is a closed breaker
+            record = BreakerRecord()  # an unreadable record is a closed breaker
+        self._copy = (now, record)
+        return record
 
     async def _save(self, record: BreakerRecord) -> None:
         await self._store.put_json(self._key, asdict(record), _RECORD_TTL_SECONDS)
+        self._copy = (self._now(), record)
 
     async def admit(self) -> BreakerRecord:
         """Let a call through (the record it was let through on), or raise 503 with the seconds until the next probe."""
@@ -96,7 +111,7 @@ class CircuitBreaker:
             await self._save(BreakerRecord())
 
     async def failed(self) -> None:
-        record = await self.record()
+        record = await self.record(fresh=True)  # other isolates' failures count in the streak
         now = self._now()
         streak = record.failures if now - record.since <= self._policy.window_seconds else 0
         since = record.since if streak else now

@@ -125,13 +125,34 @@ def test_state_is_shared_through_the_store_not_kept_in_memory() -> None:
     run(scenario())
 
 
-def test_a_healthy_service_costs_one_kv_read_per_call_and_no_writes() -> None:
+def test_a_healthy_service_costs_one_kv_read_per_isolate_per_refresh_and_no_writes() -> None:
     async def scenario() -> None:
-        kv = FakeKvBinding()
-        service, _, _ = guarded(kv)
+        kv, clock = FakeKvBinding(), Clock()
+        service, _, _ = guarded(kv, clock)
+        with kv.invocation(limit=1):  # the first call reads the shared state once
+            assert await call(service) == 200
         for _ in range(5):
-            with kv.invocation(limit=1):  # the admit's read: a second operation would raise
+            with kv.invocation(limit=0):  # within refresh_seconds: the isolate's copy, no KV operation
                 assert await call(service) == 200
+        clock.now += POLICY.refresh_seconds
+        with kv.invocation(limit=1):
+            assert await call(service) == 200
         assert kv.values == {}
+
+    run(scenario())
+
+
+def test_another_isolates_opening_is_seen_within_the_refresh_interval() -> None:
+    async def scenario() -> None:
+        kv, clock = FakeKvBinding(), Clock()
+        watcher, watcher_client, _ = guarded(kv, clock)
+        assert await call(watcher) == 200  # its copy: closed
+        failing, client, _ = guarded(kv, clock)
+        client.failing = True
+        for _ in range(POLICY.threshold):
+            await call(failing)
+        assert await call(watcher) == 200 and watcher_client.calls == 2  # still its copy
+        clock.now += POLICY.refresh_seconds
+        assert await call(watcher) == 503 and watcher_client.calls == 2  # read again: open
 
     run(scenario())

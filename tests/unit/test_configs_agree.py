@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from orders.messages import DEAD_LETTER_QUEUE, ORDER_EVENTS_QUEUE, USER_EVENTS_QUEUE
+from shared.metrics import BINDING, DATASET
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,3 +37,17 @@ def test_queue_names_in_python_are_the_configured_ones(environment: str | None) 
     assert producers == {"ORDER_EVENTS": order_events, "USER_EVENTS": user_events}
     assert {p["binding"]: p["queue"] for p in users["queues"]["producers"]} == {"EVENTS": user_events}
     assert consumers == {order_events: dead_letters, user_events: dead_letters, dead_letters: None}
+
+
+def test_every_worker_writes_to_its_metrics_dataset_and_turns_on_traces() -> None:
+    """Each environment writes its own dataset, and the gateway's metrics read that one."""
+    for path in ("wrangler.toml", "services/users/wrangler.toml", "services/orders/wrangler.toml"):
+        whole = config(path)
+        for environment, table in (("", whole), *((f"_{env}", whole["env"][env]) for env in ("staging", "production"))):
+            dataset = DATASET + environment
+            assert table["analytics_engine_datasets"] == [{"binding": BINDING, "dataset": dataset}], path
+            traces = table["observability"]["traces"]
+            assert table["observability"]["enabled"] and traces["enabled"], path
+            assert 0 < traces["head_sampling_rate"] <= 1, path
+            if path == "wrangler.toml":
+                assert table["vars"]["ANALYTICS_DATASET"] == dataset
