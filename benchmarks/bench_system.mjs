@@ -1,9 +1,10 @@
 // The benchmark's system: the runtime's own pieces (PythonWorker, pythonEnv, the binding
 // channel, the shims, the metering), wired so that every interpreter can be measured alone.
 //
-// Three groups of workers run side by side on the same miniflare bindings (same KV, D1,
-// queues, rate limiter): ours (the real entry modules), the same routes in FastAPI
-// (benchmarks/fastapi_app), and the floor (benchmarks/floor). A gateway's service binding
+// Four groups of workers run side by side on the same miniflare bindings (same KV, D1,
+// queues, rate limiter): ours (the real entry modules), ours with `TELEMETRY=off` (the
+// baseline of telemetry's overhead), the same routes in FastAPI (benchmarks/fastapi_app),
+// and the floor (benchmarks/floor). A gateway's service binding
 // calls the target interpreter of its own group in this process, with no HTTP hop, so each
 // worker's CPU is counted apart (scripts/runtime/meter.mjs). Interpreters are started one
 // at a time, so each import is timed on a quiet machine.
@@ -11,6 +12,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Miniflare } from "miniflare";
+import { AnalyticsStore } from "../scripts/runtime/analytics.mjs";
 import { pythonEnv } from "../scripts/runtime/bindings.mjs";
 import { BindingChannel } from "../scripts/runtime/channel.mjs";
 import { CONFIG_PATHS, collectModules, readWorker } from "../scripts/runtime/config.mjs";
@@ -24,7 +26,9 @@ const HERE = path.dirname(new URL(import.meta.url).pathname);
 /** The shims are plain JS; any date this workerd knows will do (as in scripts/runtime/system.mjs). */
 const FASTAPI_MAINS = { gateway: "gateway_app.py", users: "users_app.py", orders: "orders_app.py" };
 /** What each group imports before its main module, in this order, to price each import apart. */
-const IMPORTS = { ours: ["pydantic", "workers"], fastapi: ["pydantic", "workers", "fastapi"], floor: ["workers"] };
+const IMPORTS = { ours: ["pydantic", "workers"], bare: ["pydantic", "workers"], fastapi: ["pydantic", "workers", "fastapi"], floor: ["workers"] };
+/** The vars that make a group what it is: `bare` is ours with telemetry off. */
+const GROUP_VARS = { bare: { TELEMETRY: "off" } };
 
 const ms = (since) => performance.now() - since;
 
@@ -125,12 +129,13 @@ export async function startBench({ root, vars, log }) {
   const workerLog = (line) => (!line.startsWith("{") || line.includes('"level":"error"')) && log(line);
   const plan = [
     ...specs.map((spec) => ["ours", spec, new PythonWorker(spec, { wheelsDir, modules: collectModules(spec), log: workerLog })]),
+    ...specs.map((spec) => ["bare", spec, new PythonWorker(spec, { wheelsDir, modules: collectModules(spec), log: workerLog })]),
     ...specs.map((spec) => ["fastapi", spec, fastapiWorker(spec, wheelsDir, workerLog)]),
     ["floor", specs[0], floorWorker(specs[0], wheelsDir, workerLog)],
   ];
   try {
     await mf.ready;
-    const groups = { ours: new Map(), fastapi: new Map(), floor: new Map() };
+    const groups = { ours: new Map(), bare: new Map(), fastapi: new Map(), floor: new Map() };
     for (const [group, spec, worker] of plan) {
       const bench = new BenchWorker(group, group === "floor" ? "floor" : spec.alias, worker);
       bench.cold = await startTimed(worker, IMPORTS[group]);
@@ -139,22 +144,23 @@ export async function startBench({ root, vars, log }) {
     }
     const channels = new Map();
     const faults = new Faults();
+    const analytics = new AnalyticsStore(path.join(state, "analytics"));
     const noService = () => Promise.reject(new Error("no service calls while migrating"));
     for (const spec of specs) {
       channels.set(spec.name, await BindingChannel.open(mf, spec.name, token));
-      await applyMigrations(spec, pythonEnv(spec, { channel: channels.get(spec.name), serve: noService, faults }), () => {});
+      await applyMigrations(spec, pythonEnv(spec, { channel: channels.get(spec.name), serve: noService, faults, analytics }), () => {});
     }
     const run = runner();
     for (const [group, spec, worker] of plan) {
       const members = groups[group];
       const serve = (name, request) => run(members.get(specs.find((s) => s.name === name).alias), request);
-      worker.env = pythonEnv(spec, { channel: channels.get(spec.name), serve, faults });
+      worker.env = { ...pythonEnv(spec, { channel: channels.get(spec.name), serve, faults, analytics }), ...GROUP_VARS[group] };
     }
     const stop = async () => {
       await mf.dispose();
       fs.rmSync(state, { recursive: true, force: true });
     };
-    return { groups, run, channels, specs, runtime: plan[0][2].runtimeInfo(), stop };
+    return { groups, run, channels, specs, analytics, runtime: plan[0][2].runtimeInfo(), stop };
   } catch (error) {
     await mf.dispose().catch(() => {});
     throw error;
@@ -162,16 +168,17 @@ export async function startBench({ root, vars, log }) {
 }
 
 /**
- * `run(bench, request, usage?)`: one request to one interpreter, its CPU (wall time minus
- * awaited binding calls) added to `usage`, keyed by role; without `usage` (a service
- * binding's call), to the usage of the request it belongs to. Memory
+ * `run(bench, request, usage?, units?)`: one request to one interpreter, its CPU (wall time
+ * minus awaited binding calls) added to `usage` and the billable units of its binding
+ * calls to `units`, both keyed by role; without them (a service binding's call), to those
+ * of the request it belongs to. Memory
  * samples fall due as a worker's count crosses a milestone; `sampleDue()` takes them
  * between top-level requests, so no sample lands inside a measured one.
  */
 function runner() {
   const due = new Set();
-  const run = (bench, request, usage = undefined) =>
-    metered(bench.role, () => bench.worker.fetch(request), usage).finally(() => {
+  const run = (bench, request, usage = undefined, units = undefined) =>
+    metered(bench.role, () => bench.worker.fetch(request), usage, units).finally(() => {
       bench.served += 1;
       if (run.milestones.includes(bench.served)) due.add(bench);
     });
@@ -183,11 +190,12 @@ function runner() {
   return run;
 }
 
-/** One measured top-level request: its response, the CPU per role, and the WebCrypto time inside it. */
+/** One measured top-level request: its response, the CPU and billable units per role, and the WebCrypto time inside it. */
 export async function measure(run, bench, request) {
   const usage = {};
+  const units = {};
   webcrypto.ms = 0;
-  const response = await run(bench, request, usage);
+  const response = await run(bench, request, usage, units);
   run.sampleDue();
-  return { response, usage, webcryptoMs: webcrypto.ms };
+  return { response, usage, units, webcryptoMs: webcrypto.ms };
 }

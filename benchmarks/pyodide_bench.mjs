@@ -1,5 +1,7 @@
 // Python CPU per request, cold start and heap, inside Pyodide (the local runtime's release),
-// for our workers, the same routes in FastAPI, and the floor (a constant Response).
+// for our workers (with telemetry, and with TELEMETRY=off), the same routes in FastAPI, and
+// the floor (a constant Response); the billable units each route spends; and how many D1
+// rows five order routes read with 100 and with 10,000 orders in the table.
 //
 //   .venv/bin/node benchmarks/pyodide_bench.mjs [--requests N] [--warmup N] [--memory-requests N] [--out FILE]
 //
@@ -13,10 +15,13 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { measure, startBench } from "./bench_system.mjs";
-import { ROUTES, check, seed } from "./routes.mjs";
+import { ROUTES, SCALING_ROUTES, check, seed } from "./routes.mjs";
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
-const FRAMEWORKS = ["ours", "fastapi", "floor"];
+const FRAMEWORKS = ["ours", "bare", "fastapi", "floor"];
+/** Orders in the table for the scaling measurement, and requests per route at each size. */
+const SCALING_SIZES = [100, 10_000];
+const SCALING_REQUESTS = 20;
 /** The floor answers every route with the same 200. */
 const FLOOR_ROUTE = { status: 200 };
 /** Settings for the benchmark: a signing secret, and a profile TTL longer than any run (hits must stay hits). */
@@ -67,12 +72,23 @@ async function once(bench, seeded, key, group, { strict }) {
   const route = ROUTES[key];
   await route.before?.(seeded);
   const front = bench.groups[group].get(group === "floor" ? "floor" : "gateway");
-  const { response, usage, webcryptoMs } = await measure(bench.run, front, route.request(seeded));
+  const { response, usage, units, webcryptoMs } = await measure(bench.run, front, route.request(seeded));
   await check(key, group === "floor" ? FLOOR_ROUTE : route, response, { strict });
   const own = usage[front.role];
   const total = Object.values(usage).reduce((a, b) => a + b, 0);
-  return { gateway: own, service: total - own, total, webcryptoMs };
+  return { gateway: own, service: total - own, total, webcryptoMs, usage, units };
 }
+
+/** Adds one request's `{role: {unit: n}}` to `sums`. */
+function addUnits(sums, units) {
+  for (const [role, counts] of Object.entries(units)) {
+    const mine = (sums[role] ??= {});
+    for (const [unit, n] of Object.entries(counts)) mine[unit] = (mine[unit] ?? 0) + n;
+  }
+}
+
+const meanUnits = (sums, n) =>
+  Object.fromEntries(Object.entries(sums).map(([role, counts]) => [role, Object.fromEntries(Object.entries(counts).map(([u, v]) => [u, round(v / n)]))]));
 
 /** Every route, warm-up then measured, the frameworks interleaved request by request. */
 async function latency(bench, seeded, { requests, warmup }) {
@@ -81,25 +97,89 @@ async function latency(bench, seeded, { requests, warmup }) {
   for (const key of Object.keys(ROUTES)) {
     process.stderr.write(`bench: ${key}\n`);
     for (let i = 0; i < warmup; i++) for (const group of FRAMEWORKS) await once(bench, seeded, key, group, { strict: false });
-    const samples = Object.fromEntries(FRAMEWORKS.map((g) => [g, { gateway: [], service: [], total: [] }]));
+    const samples = Object.fromEntries(FRAMEWORKS.map((g) => [g, { gateway: [], service: [], total: [], roles: {}, units: {} }]));
     for (let i = 0; i < requests; i++) {
       for (const group of FRAMEWORKS) {
         const cpu = await once(bench, seeded, key, group, { strict: true });
         for (const part of ["gateway", "service", "total"]) samples[group][part].push(cpu[part]);
+        for (const [role, ms] of Object.entries(cpu.usage)) (samples[group].roles[role] ??= []).push(ms);
+        addUnits(samples[group].units, cpu.units);
         if (key === "login" && group !== "floor") pbkdf2.push(cpu.webcryptoMs);
       }
     }
-    routes[key] = summarise(ROUTES[key].label, samples);
+    routes[key] = summarise(ROUTES[key].label, samples, requests);
   }
   return { routes, pbkdf2: percentiles(pbkdf2) };
 }
 
-function summarise(label, samples) {
-  const split = (s) => ({ gateway: percentiles(s.gateway), service: percentiles(s.service), total: percentiles(s.total) });
+function summarise(label, samples, requests) {
+  const split = (s) => ({
+    gateway: percentiles(s.gateway),
+    service: percentiles(s.service),
+    total: percentiles(s.total),
+    workers: Object.fromEntries(Object.entries(s.roles).map(([role, values]) => [role, percentiles(values)])),
+    units: meanUnits(s.units, requests),
+  });
   const ours = split(samples.ours);
+  const bare = split(samples.bare);
   const fastapi = split(samples.fastapi);
   const floor = percentiles(samples.floor.total);
-  return { label, ours, fastapi, floor, ratio_to_fastapi: ratio(ours.total, fastapi.total), ratio_to_floor: ratio(ours.total, floor) };
+  // Telemetry's cost per worker: p50 with it minus p50 without it (TELEMETRY=off), same requests interleaved.
+  const telemetry = Object.fromEntries(Object.keys(ours.workers).map((role) => [role, round(ours.workers[role].p50_ms - (bare.workers[role]?.p50_ms ?? 0))]));
+  return {
+    label,
+    ours,
+    telemetry_off: bare,
+    fastapi,
+    floor,
+    telemetry_overhead_p50_ms: telemetry,
+    ratio_to_fastapi: ratio(ours.total, fastapi.total),
+    ratio_off_to_fastapi: ratio(bare.total, fastapi.total),
+    ratio_to_floor: ratio(ours.total, floor),
+  };
+}
+
+/** How many orders the orders database holds. */
+async function countOrders(orders) {
+  const answer = await orders.call("DB", "all", [], { sql: "SELECT count(*) AS n FROM orders", params: [] });
+  return Number(answer.results[0].n);
+}
+
+/** Adds `n` confirmed orders of `userId`, older than any the benchmark makes, in one statement. */
+async function insertOrders(orders, userId, n) {
+  const sql = `INSERT INTO orders (id, user_id, status, items, total_cents, currency, request_id, event_id,
+      published_at, notified_at, created_at, updated_at)
+    WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ?1)
+    SELECT printf('ord_scale_%d_%06d', ?2, i), ?3, 'confirmed', '[{"sku":"SCALE-1","quantity":1,"unit_price_cents":100}]',
+      100, 'EUR', NULL, printf('evt_scale_%d_%06d', ?2, i), '2026-01-01T00:00:00.000Z', NULL,
+      strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', printf('-%d seconds', i)), '2026-01-01T00:00:00.000Z'
+    FROM k`;
+  await orders.call("DB", "run", [], { sql, params: [n, Date.now(), userId] });
+}
+
+/** D1 rows read and written per request of each scaling route (mean of SCALING_REQUESTS), at each table size. */
+async function scaling(bench, seeded) {
+  const gateway = bench.groups.ours.get("gateway");
+  const orders = bench.channels.get(bench.specs.find((s) => s.alias === "orders").name);
+  const send = async (request) => (await measure(bench.run, gateway, request)).response;
+  const result = {};
+  for (const size of SCALING_SIZES) {
+    const have = await countOrders(orders);
+    if (have < size) await insertOrders(orders, seeded.userId, size - have);
+    process.stderr.write(`bench: scaling with ${await countOrders(orders)} orders\n`);
+    result[size] = {};
+    for (const [key, route] of Object.entries(SCALING_ROUTES)) {
+      const sums = {};
+      for (let i = 0; i < SCALING_REQUESTS; i++) {
+        const prepared = await route.before?.(seeded, send);
+        const { response, units } = await measure(bench.run, gateway, route.request(seeded, prepared));
+        await check(key, route, response);
+        addUnits(sums, { all: Object.values(units).reduce((all, counts) => ({ ...all, ...Object.fromEntries(Object.entries(counts).map(([u, v]) => [u, (all[u] ?? 0) + v])) }), {}) });
+      }
+      result[size][key] = { label: route.label, ...meanUnits(sums, SCALING_REQUESTS).all };
+    }
+  }
+  return result;
 }
 
 /** Drives each group with the mix until every one of its workers has served `memoryRequests`. */
@@ -144,6 +224,7 @@ async function main() {
     const users = bench.channels.get(bench.specs.find((s) => s.alias === "users").name);
     const gateway = bench.groups.ours.get("gateway");
     const seeded = await seed(async (request) => (await measure(bench.run, gateway, request)).response, users);
+    const scaled = await scaling(bench, seeded);
     const { routes, pbkdf2 } = await latency(bench, seeded, opts);
     await driveMemory(bench, seeded, opts.memoryRequests);
     const results = {
@@ -161,6 +242,7 @@ async function main() {
         blocks: "gc-tracked Python objects after gc.collect() (sys.getallocatedblocks() is 0 in Pyodide 314)",
       },
       routes,
+      scaling_d1_rows_per_request: scaled,
       webcrypto_pbkdf2_ms: pbkdf2,
       cold_start: Object.fromEntries(members.map((m) => [m.label, coldStartOf(m)])),
       memory: Object.fromEntries(members.map((m) => [m.label, memoryOf(m, half, opts.memoryRequests)])),

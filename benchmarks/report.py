@@ -9,6 +9,7 @@ part of the README between the two marker comments; the hand-written text above 
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,9 @@ matplotlib.use("Agg")  # files only: no display on CI or this machine
 import matplotlib.pyplot as plt  # after matplotlib.use: the backend is chosen first
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+from gateway.prices import READ_ON, USD_PER_MILLION  # noqa: E402 - the one price file, from the workers' source
+
 BEGIN = "<!-- results:begin (written by benchmarks/report.py) -->"
 END = "<!-- results:end -->"
 SERIES = (("ours", "ours", "#1f77b4"), ("fastapi", "FastAPI", "#ff7f0e"), ("floor", "floor", "#7f7f7f"))
@@ -80,6 +84,79 @@ def route_table(results: dict[str, Any]) -> list[str]:
     return _table(header, rows)
 
 
+def overhead_table(results: dict[str, Any]) -> list[str]:
+    """Telemetry's cost per worker (p50 with it minus p50 with TELEMETRY=off), and the ratios to FastAPI both ways."""
+    header = ["route", "telemetry overhead per worker, p50 ms", "ours/FastAPI (telemetry on)", "ours/FastAPI (off)"]
+    rows = []
+    for route in results["routes"].values():
+        if "telemetry_overhead_p50_ms" not in route:
+            continue
+        overhead = ", ".join(f"{role} {ms:+.2f}" for role, ms in route["telemetry_overhead_p50_ms"].items())
+        rows.append(
+            [route["label"], overhead, _ratio(route["ratio_to_fastapi"]), _ratio(route["ratio_off_to_fastapi"])]
+        )
+    return _table(header, rows)
+
+
+def usd_per_million(side: dict[str, Any], data_points: bool) -> float:
+    """A million requests of one route: the gateway's request, each worker's CPU at p50, every
+    billable unit its binding calls spent (means per request), and one data point per worker."""
+    total = USD_PER_MILLION["requests"]
+    for role, stats in side["workers"].items():
+        total += USD_PER_MILLION["cpu_ms"] * stats["p50_ms"]
+        total += USD_PER_MILLION["data_points"] if data_points else 0.0
+        for unit, amount in side["units"].get(role, {}).items():
+            total += USD_PER_MILLION.get(unit, 0.0) * amount
+    return total
+
+
+def _units(side: dict[str, Any]) -> str:
+    summed: dict[str, float] = {}
+    for counts in side["units"].values():
+        for unit, amount in counts.items():
+            summed[unit] = summed.get(unit, 0.0) + amount
+    return ", ".join(f"{unit} {amount:g}" for unit, amount in sorted(summed.items()) if amount) or "none"
+
+
+def cost_table(results: dict[str, Any]) -> list[str]:
+    header = ["route", "billable units per request (ours)", "ours USD/M", "FastAPI USD/M", "FastAPI's units"]
+    rows = []
+    for route in results["routes"].values():
+        if "units" not in route["ours"]:
+            continue
+        ours, fastapi = route["ours"], route["fastapi"]
+        rows.append(
+            [
+                route["label"],
+                _units(ours),
+                f"{usd_per_million(ours, data_points=True):.3f}",
+                f"{usd_per_million(fastapi, data_points=False):.3f}",
+                "same" if _units(ours) == _units(fastapi) else _units(fastapi),
+            ]
+        )
+    return _table(header, rows)
+
+
+def scaling_table(results: dict[str, Any]) -> list[str]:
+    sizes = list(results.get("scaling_d1_rows_per_request", {}))
+    if not sizes:
+        return []
+    first = results["scaling_d1_rows_per_request"][sizes[0]]
+    header = ["route", *(f"rows read / written with {int(size):,} orders" for size in sizes)]
+    rows = [
+        [
+            first[key]["label"],
+            *(
+                f"{results['scaling_d1_rows_per_request'][size][key].get('d1_rows_read', 0):g} / "
+                f"{results['scaling_d1_rows_per_request'][size][key].get('d1_rows_written', 0):g}"
+                for size in sizes
+            ),
+        ]
+        for key in first
+    ]
+    return _table(header, rows)
+
+
 def cold_start_table(results: dict[str, Any]) -> list[str]:
     parts = ("pydantic", "workers", "fastapi", "ours")
     header = ["worker", "imports total", *parts, "heap after start"]
@@ -137,6 +214,18 @@ def results_section(results: dict[str, Any]) -> str:
         "",
         f"Login's PBKDF2 (100,000 iterations on WebCrypto), left out above: {_ms(pbkdf2)} ms (p50 / p99). "
         "On Cloudflare WebCrypto runs on the isolate's thread, so it counts as the worker's CPU there.",
+        "",
+        "### Telemetry's overhead (target: at most 0.3 ms at p50 per worker; ours/FastAPI at most 0.5)",
+        "",
+        *overhead_table(results),
+        "",
+        f"### Cost per million requests, USD, from the measured units (prices of {READ_ON}, src/gateway/prices.py)",
+        "",
+        *cost_table(results),
+        "",
+        "### D1 rows per request as the orders table grows (target: flat)",
+        "",
+        *scaling_table(results),
         "",
         "### Cold start: importing the entry module in a fresh interpreter, ms",
         "",

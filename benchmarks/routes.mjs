@@ -60,6 +60,40 @@ export const ROUTES = {
   },
 };
 
+/** A fresh order of the benchmark's user, made (unmeasured) through `send`; its id. */
+async function freshOrder(seed, send) {
+  const created = await send(request("POST", "/api/orders", { token: seed.token, body: ORDER }));
+  return (await created.json()).id;
+}
+
+/** The order routes whose D1 rows per request must not grow with the table (benchmarks/README.md). */
+export const SCALING_ROUTES = {
+  list: { label: "GET /api/orders", status: 200, items: 20, request: (seed) => request("GET", "/api/orders", { token: seed.token }) },
+  get: {
+    label: "GET /api/orders/{id}",
+    status: 200,
+    before: freshOrder,
+    request: (seed, id) => request("GET", `/api/orders/${id}`, { token: seed.token }),
+  },
+  cancel: {
+    label: "POST /api/orders/{id}/cancel",
+    status: 200,
+    before: freshOrder,
+    request: (seed, id) => request("POST", `/api/orders/${id}/cancel`, { token: seed.token }),
+  },
+  create: { label: "POST /api/orders", status: 201, request: (seed) => ROUTES.order_create.request(seed) },
+  replay: {
+    label: "POST /api/orders (idempotent replay)",
+    status: 201,
+    before: async (seed, send) => {
+      const key = `replay-${++requests}`;
+      await send(request("POST", "/api/orders", { token: seed.token, body: ORDER, headers: { "idempotency-key": key } }));
+      return key;
+    },
+    request: (seed, key) => request("POST", "/api/orders", { token: seed.token, body: ORDER, headers: { "idempotency-key": key } }),
+  },
+};
+
 /** Throws unless `response` is what `route` must answer (checked outside the measurement). */
 export async function check(key, route, response, { strict = true } = {}) {
   const text = await response.text();

@@ -10,7 +10,7 @@
 // binding channel (channel.mjs). Service bindings call the target Python worker in
 // this process, as workerd calls a worker on the same machine.
 import { Response as MfResponse } from "miniflare";
-import { awaited } from "./meter.mjs";
+import { awaited, tally } from "./meter.mjs";
 
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 
@@ -45,18 +45,40 @@ export function facade(name, methods) {
   return Object.assign(new Named(), methods);
 }
 
+/** The billable units of one binding call, from its kind, method, arguments and answer. */
+const UNITS = {
+  KvNamespace: (method) => ({ get: { kv_reads: 1 }, getWithMetadata: { kv_reads: 1 }, put: { kv_writes: 1 }, delete: { kv_deletes: 1 }, list: { kv_lists: 1 } })[method],
+  WorkerQueue: (method, args) => ({ queue_messages: method === "sendBatch" ? Array.from(args[0] ?? []).length : 1 }),
+  D1PreparedStatement: (method, args, answer) => d1Units([answer]),
+  D1Database: (method, args, answer) => (method === "batch" ? d1Units(Array.from(answer ?? [])) : { d1_queries: 1 }),
+};
+
+function d1Units(results) {
+  const units = { d1_queries: 0, d1_rows_read: 0, d1_rows_written: 0 };
+  for (const result of results) {
+    units.d1_queries += 1;
+    units.d1_rows_read += Number(result?.meta?.rows_read ?? 0);
+    units.d1_rows_written += Number(result?.meta?.rows_written ?? 0);
+  }
+  return units;
+}
+
 /** `names` as methods that run `binding`'s methods in the shim, each after `check` (injected faults). */
-function remote(channel, binding, names, check = () => {}, statement = undefined) {
+function remote(channel, binding, names, check = () => {}, statement = undefined, kind = undefined) {
   const call = (method) => (...args) => {
     check();
-    return awaited(channel.call(binding, method, args, statement));
+    return awaited(channel.call(binding, method, args, statement)).then((answer) => {
+      const units = UNITS[kind]?.(method, args, answer);
+      if (units) tally(units);
+      return answer;
+    });
   };
   return Object.fromEntries(names.map((method) => [method, call(method)]));
 }
 
 function statementFacade(channel, binding, check, sql, params) {
   const object = facade("D1PreparedStatement", {
-    ...remote(channel, binding, STATEMENT_METHODS, check, { sql, params }),
+    ...remote(channel, binding, STATEMENT_METHODS, check, { sql, params }, "D1PreparedStatement"),
     bind: (...values) => statementFacade(channel, binding, check, sql, values),
   });
   STATEMENTS.set(object, { sql, params });
@@ -64,7 +86,7 @@ function statementFacade(channel, binding, check, sql, params) {
 }
 
 function d1Facade(channel, binding, check) {
-  const methods = remote(channel, binding, BINDING_METHODS.D1Database, check);
+  const methods = remote(channel, binding, BINDING_METHODS.D1Database, check, undefined, "D1Database");
   const batch = methods.batch;
   return facade("D1Database", {
     ...methods,
@@ -122,6 +144,7 @@ function serviceFacade(serve, check) {
   return facade("Fetcher", {
     fetch: (input, init) => {
       check();
+      tally({ subrequests: 1 });
       return awaited(serve(new Request(input, init)));
     },
   });
@@ -161,7 +184,7 @@ export function pythonEnv(spec, { channel, serve, faults, analytics, assets = un
     for (const [name, target] of Object.entries(names ?? {})) env[name] = make(name, target);
   };
   const d1Check = () => faults.checkD1(spec.name);
-  const plain = (kind) => (name) => facade(kind, remote(channel, name, BINDING_METHODS[kind]));
+  const plain = (kind) => (name) => facade(kind, remote(channel, name, BINDING_METHODS[kind], undefined, undefined, kind));
   wrap(workerOptions.kvNamespaces, plain("KvNamespace"));
   wrap(workerOptions.d1Databases, (name) => d1Facade(channel, name, d1Check));
   wrap(workerOptions.queueProducers, plain("WorkerQueue"));

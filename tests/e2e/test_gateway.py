@@ -230,6 +230,7 @@ def test_openapi_lists_every_route(api):
         ("get", "/api/admin/dead-letters"),
         ("post", "/api/admin/dead-letters/{id}/replay"),
         ("get", "/api/admin/maintenance-runs"),
+        ("get", "/api/admin/metrics"),
     }
     expected |= {("head", path) for method, path in expected if method == "get"}  # HEAD wherever GET
     listed = {(method, path) for path, ops in doc["paths"].items() for method in ops}

@@ -249,3 +249,19 @@ def test_the_data_point_layout_is_the_documented_one_and_within_the_platforms_li
     assert len(written["indexes"]) == 1 and len(written["indexes"][0].encode()) <= 96
     assert sum(len(b.encode()) for b in written["blobs"]) <= 16 * 1024
     assert written["doubles"][metrics.DOUBLES.index("kv_reads")] == 1.0
+
+
+def test_telemetry_off_runs_the_unit_of_work_bare(capsys):
+    points = Points()
+
+    async def handler(request, ctx):
+        assert trace_headers() == {}
+        return json_response({})
+
+    router = Router()
+    router.add("GET", "/things/{id}", handler)
+    app = WorkerApp("orders", router, None, telemetry=Telemetry("orders", points, enabled=False))
+    response = get(app, "/things/1", {"traceparent": INCOMING})
+    assert response.status == 200 and "Server-Timing" not in response.headers and points.written == []
+    [line] = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"request"' in x]
+    assert "trace_id" not in line and line["route"] == "/things/{id}"

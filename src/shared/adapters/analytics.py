@@ -12,8 +12,8 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from shared.adapters.jsvalues import js_binding, to_js_value
-from shared.config import ConfigError
+from shared.adapters.jsvalues import js_binding, json_to_js
+from shared.config import ConfigError, env_str
 from shared.logging import Logger
 from shared.metrics import BINDING, DATASET, DataPoint
 from shared.telemetry import DataPointSink, Telemetry, awaited, count
@@ -34,7 +34,7 @@ class AnalyticsDataset(DataPointSink):
     def write(self, point: DataPoint) -> None:
         """Never fails the unit of work it describes: a refused point is a warning in the log."""
         try:
-            self._dataset.writeDataPoint(to_js_value(point.as_analytics_engine()))
+            self._dataset.writeDataPoint(json_to_js(point.as_analytics_engine()))
         except Exception as error:  # noqa: BLE001 - metrics must not break the request they measure
             self._log.warning("data point not written", error=repr(error), kind=point.kind, route=point.route)
 
@@ -91,6 +91,8 @@ class AnalyticsSql:
 
 
 def telemetry_for(env: Any, worker: str) -> Telemetry:
-    """A worker's telemetry, writing to its `METRICS` dataset when the config binds one."""
+    """A worker's telemetry, writing to its `METRICS` dataset when the config binds one;
+    `TELEMETRY=off` turns it off (the benchmark's baseline)."""
     binding = getattr(env, BINDING, None)
-    return Telemetry(worker, AnalyticsDataset(binding, Logger(worker=worker)) if binding is not None else None)
+    sink = AnalyticsDataset(binding, Logger(worker=worker)) if binding is not None else None
+    return Telemetry(worker, sink, enabled=env_str(env, "TELEMETRY", "on").strip().lower() != "off")
