@@ -37,7 +37,7 @@ TAGS: dict[str, str] = {
     "auth": "Create an account, exchange its credentials for tokens, refresh them, and end sessions.",
     "users": "Read, rename and delete accounts: your own, or any as an admin.",
     "orders": "Place orders (safely retried with an Idempotency-Key), list, read and cancel them.",
-    "admin": "Operations for admins: dead letters and their replay, scheduled maintenance runs.",
+    "admin": "Operations for admins: dead letters and their replay, scheduled maintenance runs, metrics.",
     "system": "The gateway's health, this document and its interactive reference.",
 }
 
@@ -358,6 +358,13 @@ ROUTES: tuple[Route, ...] = (
         query=MetricsQuery,
         response=MetricsReport,
         errors=(503,),
+        operation_id="getMetrics",
+        description=(
+            "Sums the Analytics Engine data points of the last `window` minutes (one per request, queue message "
+            "and scheduled run, per worker) through the SQL API: requests, 4xx, 5xx, latency and CPU percentiles, "
+            "billable units per request and the estimated cost, plus the gateway's requests, errors and p95 per "
+            "minute. 503 when the SQL API is not configured or does not answer."
+        ),
         tag="admin",
     ),
 )
