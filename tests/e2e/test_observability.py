@@ -195,8 +195,7 @@ def test_admin_metrics_report_exactly_the_traffic_sent(local, api, user, admin):
     assert after[metrics]["requests"] - before.get(metrics, {"requests": 0})["requests"] == 1  # the first call
 
     row = after[key]
-    assert row["units_per_request"]["subrequests"] == 1  # one service call per request
-    assert row["usd_per_million"] > 0 and row["latency_ms"]["p50"] > 0
+    assert row["usd_per_million"] > 0 and row["latency_ms"]["p50"] > 0 and row["cpu_ms"]["p50"] >= 0
     assert after[service]["units_per_request"]["d1_rows_read"] <= 1  # a primary-key read
 
 
