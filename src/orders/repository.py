@@ -12,6 +12,7 @@ from typing import Any
 
 from orders.domain import DeadLetterRecord, LineItem, OrderRecord
 from shared.adapters.d1 import Database, Row, Statement
+from shared.http import encode_json
 
 _ORDER_COLUMNS = "id, user_id, status, items, total_cents, currency, created_at, updated_at"
 # Appended to a write's WHERE with the user id as its parameter: the write happens only
@@ -20,7 +21,7 @@ _ACCOUNT_OPEN = "NOT EXISTS (SELECT 1 FROM closed_accounts WHERE user_id = ?)"
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    return encode_json(value)
 
 
 def _order(row: Row) -> OrderRecord:

@@ -71,9 +71,12 @@ def order_total(request: CreateOrderRequest) -> int:
     return sum(item.quantity * item.unit_price_cents for item in request.items)
 
 
+_canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode  # one encoder, not one per call
+
+
 def request_fingerprint(request: CreateOrderRequest) -> str:
     """Hash of the canonical (validated, key-sorted) body: same order, same hash, whatever the JSON layout."""
-    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    canonical = _canonical_json(request.model_dump(mode="json"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 from urllib.parse import parse_qsl, urlsplit
 
 from shared.errors import (
@@ -43,6 +43,10 @@ SECURITY_HEADERS = {
 # does not implement it) rather than 405 (this path does not allow it).
 STANDARD_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY"})
 
+_T = TypeVar("_T")
+
+# json.dumps with options builds a new encoder per call; every answer shares this one.
+encode_json = json.JSONEncoder(separators=(",", ":")).encode
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 
@@ -71,6 +75,17 @@ class Headers(MutableMapping[str, str]):
 
     def __getitem__(self, name: str) -> str:
         return self._items[name.lower()][1]
+
+    @overload
+    def get(self, name: str, /) -> str | None: ...
+
+    @overload
+    def get(self, name: str, /, default: str | _T) -> str | _T: ...
+
+    def get(self, name: str, /, default: object = None) -> object:
+        """Without the KeyError Mapping.get raises and catches for a missing header."""
+        item = self._items.get(name.lower())
+        return default if item is None else item[1]
 
     def __setitem__(self, name: str, value: str) -> None:
         key = name.lower()
@@ -151,7 +166,7 @@ def request_id_from(headers: Mapping[str, str]) -> str:
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
-    body = json.dumps(data, separators=(",", ":")).encode()
+    body = encode_json(data).encode()
     return HttpResponse(status, body, Headers({"Content-Type": JSON_TYPE, **(headers or {})}))
 
 
@@ -179,7 +194,7 @@ def problem(
     }
     if errors is not None:
         doc["errors"] = errors
-    body = json.dumps(doc, separators=(",", ":")).encode()
+    body = encode_json(doc).encode()
     return HttpResponse(status, body, Headers({"Content-Type": PROBLEM_TYPE, **(headers or {})}))
 
 

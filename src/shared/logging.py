@@ -14,6 +14,9 @@ from typing import Any
 
 from shared.tracing import current_span
 
+# One encoder for every line: json.dumps with options builds a new encoder per call.
+_encode = json.JSONEncoder(default=str, separators=(",", ":")).encode
+
 
 class Logger:
     """A logger bound to fields (worker, request id, ...) repeated on every line."""
@@ -29,7 +32,7 @@ class Logger:
         span = current_span()
         if span is not None:
             line["trace_id"], line["span_id"] = span.trace_id, span.span_id
-        print(json.dumps(line, default=str, separators=(",", ":")), file=sys.stdout, flush=True)
+        print(_encode(line), file=sys.stdout, flush=True)
 
     def info(self, message: str, **fields: Any) -> None:
         self._emit("info", message, fields)

@@ -15,10 +15,8 @@ Logs, Workers Metrics) is the figure to trust; locally and in the benchmark it i
 """
 
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar, Token
 from typing import Any, Protocol, TypeVar
 
 from shared import tracing
@@ -30,15 +28,23 @@ SERVER_TIMING = "Server-Timing"
 T = TypeVar("T")
 
 
-@dataclass
-class Usage:
-    """What one unit of work spent in one worker; the adapters add to it as they go."""
+_NO_UNITS = dict.fromkeys(UNITS, 0)
 
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(UNITS, 0))
-    waited_ms: float = 0.0
-    timings: list[str] = field(default_factory=list)  # Server-Timing entries of the workers it called
-    _inflight: int = 0
-    _since: float = 0.0
+
+class Usage:
+    """One unit of work in one worker: its span, and what it spent so far (the adapters add
+    to it as they go). A plain slotted class: one is made per request, in Pyodide."""
+
+    __slots__ = ("_inflight", "_since", "counts", "span", "started", "timings", "waited_ms")
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
+        self.started = time.perf_counter()
+        self.counts = dict(_NO_UNITS)
+        self.waited_ms = 0.0
+        self.timings: list[str] = []  # Server-Timing entries of the workers it called
+        self._inflight = 0
+        self._since = 0.0
 
     def begin_wait(self) -> None:
         if self._inflight == 0:
@@ -50,6 +56,21 @@ class Usage:
         self._inflight -= 1
         if self._inflight == 0:
             self.waited_ms += (time.perf_counter() - self._since) * 1000
+
+    @property
+    def wall_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
+
+    def point(self, wall: float | None = None, **fields: Any) -> DataPoint:
+        """The data point of this unit of work, its wall time `wall` (default: until now)."""
+        wall = self.wall_ms if wall is None else wall
+        return DataPoint(
+            wall_ms=round(wall, 2),
+            cpu_ms=round(max(0.0, wall - self.waited_ms), 2),
+            trace_id=self.span.trace_id,
+            units=self.counts,
+            **fields,
+        )
 
 
 _usage: ContextVar[Usage | None] = ContextVar("current_usage", default=None)
@@ -111,37 +132,18 @@ class DataPointSink(Protocol):
     def write(self, point: DataPoint) -> None: ...
 
 
-@dataclass
-class Scope:
-    span: Span
-    usage: Usage
-    started: float
-
-    @property
-    def wall_ms(self) -> float:
-        return (time.perf_counter() - self.started) * 1000
-
-    def point(self, wall: float | None = None, **fields: Any) -> DataPoint:
-        """The data point of this unit of work, its wall time `wall` (default: until now)."""
-        wall = self.wall_ms if wall is None else wall
-        return DataPoint(
-            wall_ms=round(wall, 2),
-            cpu_ms=round(max(0.0, wall - self.usage.waited_ms), 2),
-            trace_id=self.span.trace_id,
-            units=dict(self.usage.counts),
-            **fields,
-        )
+Tokens = tuple[Token[Span | None], Token[Usage | None]]
 
 
-@contextmanager
-def _scope(span: Span) -> Iterator[Scope]:
-    scope = Scope(span, Usage(), time.perf_counter())
-    span_token, usage_token = tracing.enter(span), _usage.set(scope.usage)
-    try:
-        yield scope
-    finally:
-        _usage.reset(usage_token)
-        tracing.leave(span_token)
+def _enter(span: Span) -> tuple[Usage, Tokens]:
+    """Make `span` and a fresh `Usage` current for this asyncio task."""
+    usage = Usage(span)
+    return usage, (tracing.enter(span), _usage.set(usage))
+
+
+def _leave(tokens: Tokens) -> None:
+    _usage.reset(tokens[1])
+    tracing.leave(tokens[0])
 
 
 def server_timing(span: Span, worker: str, wall_ms: float, callees: list[str]) -> str:
@@ -172,12 +174,14 @@ class Telemetry:
         """Continue the caller's trace (or start one), answer, then stamp, count and log the request."""
         if not self.enabled:
             return await self._bare(request, handle)
-        span = tracing.continue_or_start(request.header(tracing.TRACEPARENT), request.header(tracing.TRACESTATE))
-        with _scope(span) as scope:
+        headers = request.headers
+        span = tracing.continue_or_start(headers.get(tracing.TRACEPARENT), headers.get(tracing.TRACESTATE))
+        usage, tokens = _enter(span)
+        try:
             response = await handle(request)
-            wall = scope.wall_ms
-            response.headers[SERVER_TIMING] = server_timing(span, self.worker, wall, scope.usage.timings)
-            point = scope.point(
+            wall = usage.wall_ms
+            response.headers[SERVER_TIMING] = server_timing(span, self.worker, wall, usage.timings)
+            point = usage.point(
                 wall,
                 worker=self.worker,
                 kind=REQUEST,
@@ -199,6 +203,8 @@ class Telemetry:
                 units=point.units,
                 user_id=request.user_id,
             )
+        finally:
+            _leave(tokens)
         return response
 
     @staticmethod
@@ -230,42 +236,44 @@ class Telemetry:
             return await handle()
         span = tracing.continue_or_start(body.get(tracing.TRACEPARENT), body.get(tracing.TRACESTATE))
         event_type = body.get("type")
-        with _scope(span) as scope:
-            verdict = "failed"
-            try:
-                result = await handle()
-                verdict = outcome(result)
-            finally:
-                point = scope.point(
-                    worker=self.worker,
-                    kind=MESSAGE,
-                    route=queue,
-                    method=event_type if isinstance(event_type, str) else "-",
-                    outcome=verdict,
-                    request_id=str(body.get("request_id") or "-"),
-                    status=0,
-                )
-                self._write(point)
+        usage, tokens = _enter(span)
+        verdict = "failed"
+        try:
+            result = await handle()
+            verdict = outcome(result)
+        finally:
+            point = usage.point(
+                worker=self.worker,
+                kind=MESSAGE,
+                route=queue,
+                method=event_type if isinstance(event_type, str) else "-",
+                outcome=verdict,
+                request_id=str(body.get("request_id") or "-"),
+                status=0,
+            )
+            self._write(point)
+            _leave(tokens)
         return result
 
     async def run(self, cron: str, handle: Callable[[], Awaitable[T]]) -> T:
         """A scheduled run: a trace of its own; its point is written whether it succeeds or raises."""
         if not self.enabled:
             return await handle()
-        with _scope(tracing.start_trace()) as scope:
-            outcome = "failed"
-            try:
-                result = await handle()
-                outcome = "ok"
-            finally:
-                point = scope.point(
-                    worker=self.worker,
-                    kind=RUN,
-                    route=cron,
-                    method="scheduled",
-                    outcome=outcome,
-                    request_id="-",
-                    status=0,
-                )
-                self._write(point)
+        usage, tokens = _enter(tracing.start_trace())
+        outcome = "failed"
+        try:
+            result = await handle()
+            outcome = "ok"
+        finally:
+            point = usage.point(
+                worker=self.worker,
+                kind=RUN,
+                route=cron,
+                method="scheduled",
+                outcome=outcome,
+                request_id="-",
+                status=0,
+            )
+            self._write(point)
+            _leave(tokens)
         return result

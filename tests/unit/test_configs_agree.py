@@ -39,15 +39,15 @@ def test_queue_names_in_python_are_the_configured_ones(environment: str | None) 
     assert consumers == {order_events: dead_letters, user_events: dead_letters, dead_letters: None}
 
 
-def test_every_worker_writes_to_its_metrics_dataset_and_turns_on_traces() -> None:
+@pytest.mark.parametrize("environment", [None, "staging", "production"])
+@pytest.mark.parametrize("path", ["wrangler.toml", "services/users/wrangler.toml", "services/orders/wrangler.toml"])
+def test_every_worker_writes_to_its_metrics_dataset_and_turns_on_traces(path: str, environment: str | None) -> None:
     """Each environment writes its own dataset, and the gateway's metrics read that one."""
-    for path in ("wrangler.toml", "services/users/wrangler.toml", "services/orders/wrangler.toml"):
-        whole = config(path)
-        for environment, table in (("", whole), *((f"_{env}", whole["env"][env]) for env in ("staging", "production"))):
-            dataset = DATASET + environment
-            assert table["analytics_engine_datasets"] == [{"binding": BINDING, "dataset": dataset}], path
-            traces = table["observability"]["traces"]
-            assert table["observability"]["enabled"] and traces["enabled"], path
-            assert 0 < traces["head_sampling_rate"] <= 1, path
-            if path == "wrangler.toml":
-                assert table["vars"]["ANALYTICS_DATASET"] == dataset
+    table = config(path, environment)
+    dataset = DATASET + ("" if environment is None else f"_{environment}")
+    assert table["analytics_engine_datasets"] == [{"binding": BINDING, "dataset": dataset}]
+    traces = table["observability"]["traces"]
+    assert table["observability"]["enabled"] and traces["enabled"]
+    assert 0 < traces["head_sampling_rate"] <= 1
+    if path == "wrangler.toml":
+        assert table["vars"]["ANALYTICS_DATASET"] == dataset

@@ -36,10 +36,13 @@ def to_js_value(value: Any) -> Any:
     return to_js(value, dict_converter=js.Object.fromEntries) if isinstance(value, (dict, list)) else value
 
 
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def json_to_js(value: Any) -> Any:
     """JSON-shaped data as a JS value in one `JSON.parse` (cheaper than converting it piece by
     piece); itself in CPython."""
-    return value if js is None else js.JSON.parse(json.dumps(value, separators=(",", ":")))
+    return value if js is None else js.JSON.parse(_encode(value))
 
 
 def to_python(value: Any) -> Any:

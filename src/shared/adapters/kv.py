@@ -8,6 +8,7 @@ import json
 from typing import Any, Protocol
 
 from shared.adapters.jsvalues import js_binding, to_js_value, to_python
+from shared.http import encode_json
 from shared.telemetry import awaited, count
 
 MIN_TTL_SECONDS = 60
@@ -42,7 +43,7 @@ class WorkersKv(KvCache):
         return value if isinstance(value, dict) else None
 
     async def put_json(self, key: str, value: dict[str, Any], ttl_seconds: int) -> None:
-        text = json.dumps(value, separators=(",", ":"))
+        text = encode_json(value)
         count("kv_writes")
         options = to_js_value({"expirationTtl": max(MIN_TTL_SECONDS, int(ttl_seconds))})
         await awaited(self._kv.put(key, text, options))
