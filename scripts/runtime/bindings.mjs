@@ -148,9 +148,10 @@ function assetsFacade(name, fetcher) {
  * class names. `channel` is its shim's binding channel; `serve(worker, request)` runs
  * the named worker's fetch; `faults` are the runtime's injected faults
  * (scripts/runtime/faults.mjs), checked on D1 and service calls; `assets` is miniflare's
- * binding to the worker's static assets, when it has them.
+ * binding to the worker's static assets, when it has them; `unlimited` makes every
+ * rate-limiting binding allow everything (scripts/dev --rate-limit off).
  */
-export function pythonEnv(spec, { channel, serve, faults, assets = undefined }) {
+export function pythonEnv(spec, { channel, serve, faults, assets = undefined, unlimited = false }) {
   const { workerOptions } = spec;
   const env = { ...workerOptions.bindings };
   const wrap = (names, make) => {
@@ -161,7 +162,7 @@ export function pythonEnv(spec, { channel, serve, faults, assets = undefined }) 
   wrap(workerOptions.kvNamespaces, plain("KvNamespace"));
   wrap(workerOptions.d1Databases, (name) => d1Facade(channel, name, d1Check));
   wrap(workerOptions.queueProducers, plain("WorkerQueue"));
-  wrap(workerOptions.ratelimits, plain("Ratelimit"));
+  wrap(workerOptions.ratelimits, unlimited ? () => facade("Ratelimit", { limit: async () => ({ success: true }) }) : plain("Ratelimit"));
   wrap(workerOptions.serviceBindings, (name, target) => {
     const worker = serviceName(target);
     return serviceFacade((request) => serve(worker, request), () => faults.checkReachable(worker));
