@@ -13,7 +13,15 @@ from dataclasses import KW_ONLY, dataclass, field
 from pydantic import BaseModel
 
 from contracts.maintenance import MaintenanceRunPage
-from contracts.orders import CreateOrderRequest, DeadLetterPage, ListOrdersQuery, Order, OrderPage, ReplayAccepted
+from contracts.orders import (
+    CreateOrderRequest,
+    DeadLetterPage,
+    ListDeadLettersQuery,
+    ListOrdersQuery,
+    Order,
+    OrderPage,
+    ReplayAccepted,
+)
 from contracts.users import (
     ChangePasswordRequest,
     ListUsersQuery,
@@ -321,6 +329,7 @@ ROUTES: tuple[Route, ...] = (
         "Messages that exhausted their retries",
         ADMIN_ONLY,
         "orders",
+        query=ListDeadLettersQuery,
         response=DeadLetterPage,
         operation_id="listDeadLetters",
         description="Queue messages the consumers gave up on, with their attempts and last error, for replay.",

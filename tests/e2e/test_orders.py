@@ -415,8 +415,10 @@ def test_maintenance_runs_admin_only(api, user):
 def test_dead_letters_admin_lists(api, admin, user):
     response = api.get("/api/admin/dead-letters", headers=admin.headers)
     assert response.status_code == 200, response.text
-    assert isinstance(response.json()["items"], list)
+    assert isinstance(response.json()["items"], list) and "next_cursor" in response.json()
     assert_problem(api.get("/api/admin/dead-letters", headers=user.headers), 403)
+    for bad in ({"limit": 0}, {"limit": 101}, {"cursor": "not-a-cursor"}):
+        assert_problem(api.get("/api/admin/dead-letters", headers=admin.headers, params=bad), 422)
 
 
 def test_dead_letter_replay_unknown(api, admin, user):
