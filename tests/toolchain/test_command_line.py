@@ -157,10 +157,11 @@ def test_a_connection_made_before_ready_is_held_and_answered(tmp_path: Path):
         assert connected_before_ready, "the port must accept connections before the system is ready"
         assert answer.startswith(b"HTTP/1.1 200 "), answer[:300]
         assert runtime.ready.is_set() and "rate limit 2 per 60 s" in "".join(runtime.stderr)
-        # --rate-limit 2: the early request was the first of this address's two.
+        # --rate-limit 2 per fixed 60 s window: of the early request and 5 more, some window
+        # holds 3 or more (one window edge may fall between them), so one answer is a 429.
         url = f"http://127.0.0.1:{runtime.port}/health"
-        statuses = [httpx.get(url, headers={"CF-Connecting-IP": "192.0.2.7"}, timeout=60).status_code for _ in range(2)]
-        assert statuses == [200, 429]
+        statuses = [httpx.get(url, headers={"CF-Connecting-IP": "192.0.2.7"}, timeout=60).status_code for _ in range(5)]
+        assert 429 in statuses and set(statuses) <= {200, 429}, statuses
     finally:
         runtime.stop()
 
