@@ -175,9 +175,10 @@ function assetsFacade(name, fetcher) {
  * the named worker's fetch; `faults` are the runtime's injected faults
  * (scripts/runtime/faults.mjs), checked on D1 and service calls; `assets` is miniflare's
  * binding to the worker's static assets, when it has them; `analytics` keeps the data
- * points of the worker's Analytics Engine datasets (analytics.mjs).
+ * points of the worker's Analytics Engine datasets (analytics.mjs); `unlimited` makes every
+ * rate-limiting binding allow everything (scripts/dev --rate-limit off).
  */
-export function pythonEnv(spec, { channel, serve, faults, analytics, assets = undefined }) {
+export function pythonEnv(spec, { channel, serve, faults, analytics, assets = undefined, unlimited = false }) {
   const { workerOptions } = spec;
   const env = { ...workerOptions.bindings };
   const wrap = (names, make) => {
@@ -188,7 +189,7 @@ export function pythonEnv(spec, { channel, serve, faults, analytics, assets = un
   wrap(workerOptions.kvNamespaces, plain("KvNamespace"));
   wrap(workerOptions.d1Databases, (name) => d1Facade(channel, name, d1Check));
   wrap(workerOptions.queueProducers, plain("WorkerQueue"));
-  wrap(workerOptions.ratelimits, plain("Ratelimit"));
+  wrap(workerOptions.ratelimits, unlimited ? () => facade("Ratelimit", { limit: async () => ({ success: true }) }) : plain("Ratelimit"));
   wrap(workerOptions.analyticsEngineDatasets, (name, target) => analytics.binding(target?.dataset ?? name, facade));
   wrap(workerOptions.serviceBindings, (name, target) => {
     const worker = serviceName(target);

@@ -54,6 +54,13 @@ export function miniflareOptions({ host, port, stateDir, specs, token, bridge, o
   };
 }
 
+/** Every rate-limiting binding allows `limit` requests per its configured period. */
+function setRateLimits(specs, limit) {
+  for (const spec of specs) {
+    for (const binding of Object.values(spec.workerOptions.ratelimits ?? {})) binding.simple = { ...binding.simple, limit };
+  }
+}
+
 function json(status, body) {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 }
@@ -74,10 +81,14 @@ const localSqlApi = (origin) => ({
 });
 
 /**
- * @param {{root: string, port: number, host?: string, persistTo: string, vars: object, wheelsDir: string, log: Function}} options
+ * The system on miniflare's own loopback port (`port` of the result; scripts/dev's public
+ * port passes connections to it). `rateLimit` replaces the limit of every rate-limiting
+ * binding for this run (a number per period, or "off"); undefined keeps the configs'.
+ * @param {{root: string, persistTo: string, vars: object, rateLimit?: number|"off", wheelsDir: string, log: Function}} options
  */
-export async function startSystem({ root, port, host = "127.0.0.1", persistTo, vars, wheelsDir, log }) {
+export async function startSystem({ root, persistTo, vars, rateLimit, wheelsDir, log }) {
   const specs = CONFIG_PATHS.map((p) => readWorker(root, p, vars));
+  if (typeof rateLimit === "number") setRateLimits(specs, rateLimit);
   const gateway = specs[0];
   const python = new Map();
   const faults = new Faults();
@@ -223,7 +234,7 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
 
   const analytics = new AnalyticsStore(path.join(persistTo, "v3", "analytics"));
   const token = BindingChannel.token();
-  mf = new Miniflare(miniflareOptions({ host, port, stateDir: path.join(persistTo, "v3"), specs, token, bridge: bridgeFor }));
+  mf = new Miniflare(miniflareOptions({ host: "127.0.0.1", port: 0, stateDir: path.join(persistTo, "v3"), specs, token, bridge: bridgeFor }));
 
   try {
     const cache = path.join(root, ".cache");
@@ -244,14 +255,14 @@ export async function startSystem({ root, port, host = "127.0.0.1", persistTo, v
       const channel = await BindingChannel.open(mf, spec.name, token);
       const assetsBinding = spec.workerOptions.assets?.binding;
       const assets = assetsBinding ? (await mf.getBindings(spec.name))[assetsBinding] : undefined;
-      const env = pythonEnv(spec, { channel, serve, faults, analytics, assets });
+      const env = pythonEnv(spec, { channel, serve, faults, analytics, assets, unlimited: rateLimit === "off" });
       await applyMigrations(spec, env, log); // over the channel too: miniflare's proxies block on prepare
       workers[index].env = env;
       python.set(spec.name, workers[index]);
     }
     opened();
     return {
-      url: `http://${host}:${url.port}`,
+      port: Number(url.port),
       specs,
       runtime: { ...python.get(gateway.name).runtimeInfo(), pyodide: gateway.release.pyodide },
       stop: () => mf.dispose(),

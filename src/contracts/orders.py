@@ -122,6 +122,14 @@ class DeadLetter(BaseModel):
 
 class DeadLetterPage(BaseModel):
     items: list[DeadLetter]
+    next_cursor: str | None = None
+
+
+class ListDeadLettersQuery(BaseModel):
+    """`GET /api/admin/dead-letters` query: newest first, paged like every list."""
+
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Cursor | None = None
 
 
 class ReplayAccepted(BaseModel):

@@ -14,7 +14,15 @@ from pydantic import BaseModel
 
 from contracts.maintenance import MaintenanceRunPage
 from contracts.metrics import MetricsQuery, MetricsReport
-from contracts.orders import CreateOrderRequest, DeadLetterPage, ListOrdersQuery, Order, OrderPage, ReplayAccepted
+from contracts.orders import (
+    CreateOrderRequest,
+    DeadLetterPage,
+    ListDeadLettersQuery,
+    ListOrdersQuery,
+    Order,
+    OrderPage,
+    ReplayAccepted,
+)
 from contracts.users import (
     ChangePasswordRequest,
     ListUsersQuery,
@@ -322,6 +330,7 @@ ROUTES: tuple[Route, ...] = (
         "Messages that exhausted their retries",
         ADMIN_ONLY,
         "orders",
+        query=ListDeadLettersQuery,
         response=DeadLetterPage,
         operation_id="listDeadLetters",
         description="Queue messages the consumers gave up on, with their attempts and last error, for replay.",

@@ -8,16 +8,16 @@ consumers keep per event id.
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
+from contracts.orders import ListDeadLettersQuery
 from orders.domain import DeadLetterRecord
 from orders.messages import SOURCE_QUEUES, UNKNOWN_QUEUE, Decision, QueueMessage, ack, event_id_of, retry_later
 from orders.repository import DeadLetterRepository, DeliveryFailureRepository
 from shared import clock
 from shared.adapters.queue import EventPublisher
-from shared.errors import Conflict, NotFound
+from shared.cursor import BadCursor, decode_cursor, page_of
+from shared.errors import Conflict, NotFound, Unprocessable
 from shared.identity import Identity, require_admin
 from shared.logging import Logger
-
-LIST_LIMIT = 100
 
 
 class DeadLetterService:
@@ -59,10 +59,14 @@ class DeadLetterService:
         log.warning("dead letter recorded" if recorded else "dead letter already recorded", source_queue=letter.queue)
         return ack(message)
 
-    async def waiting(self, caller: Identity) -> list[DeadLetterRecord]:
-        """Dead letters not yet replayed, newest first."""
+    async def waiting(self, caller: Identity, query: ListDeadLettersQuery) -> tuple[list[DeadLetterRecord], str | None]:
+        """One page of the dead letters not yet replayed, newest first, and the next page's cursor."""
         require_admin(caller, "list dead letters")
-        return await self.letters.waiting(LIST_LIMIT)
+        try:
+            after = decode_cursor(query.cursor) if query.cursor else None
+        except BadCursor:
+            raise Unprocessable("The cursor is not valid") from None
+        return page_of(await self.letters.waiting(after, query.limit + 1), query.limit)
 
     async def replay(self, caller: Identity, letter_id: str, log: Logger) -> None:
         """Send the stored body back to its source queue, once, and take it off the list."""

@@ -43,6 +43,11 @@ class DeadLetterRecord:
     last_error: str | None
     time: str
 
+    @property
+    def created_at(self) -> str:
+        """When it was recorded: the first half of its page key (shared.cursor)."""
+        return self.time
+
     def public(self) -> dict[str, Any]:
         """The API's DeadLetter shape."""
         return asdict(self)

@@ -15,7 +15,7 @@ from typing import Any
 
 from contracts.events import ORDER_CREATED, USER_DELETED
 from orders.dead_letters import DeadLetterService
-from orders.messages import DEAD_LETTER_QUEUE, Decision, QueueMessage, ack, retry_later
+from orders.messages import DEAD_LETTER_QUEUE, Decision, QueueMessage, ack, last_attempt, retry_later
 from orders.repository import AccountRepository, DeliveryFailureRepository, OrderRepository
 from shared import clock
 from shared.adapters.webhook import DeliveryFailed, Notifier
@@ -71,12 +71,14 @@ class EventConsumer:
 
     async def _failed(self, queue: str, message: QueueMessage, error: Exception, log: Logger) -> Decision:
         decision = retry_later(message)
-        if isinstance(error, DeliveryFailed):  # expected: the receiver is down; no traceback needed
-            log.warning(
-                "webhook delivery failed; will retry", reason=str(error), retry_in_seconds=decision.retry_delay_seconds
-            )
+        if last_attempt(message):
+            outcome, details = "no retries left, so it goes to the dead-letter queue", {}
         else:
-            log.exception("event failed; will retry", error, retry_in_seconds=decision.retry_delay_seconds)
+            outcome, details = "will retry", {"retry_in_seconds": decision.retry_delay_seconds}
+        if isinstance(error, DeliveryFailed):  # expected: the receiver is down; no traceback needed
+            log.warning(f"webhook delivery failed; {outcome}", reason=str(error), **details)
+        else:
+            log.exception(f"event failed; {outcome}", error, **details)
         try:
             await self.failures.record(message.event_id, queue, describe(error), clock.iso(self._now()))
         except Exception as record_error:

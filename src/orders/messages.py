@@ -22,6 +22,9 @@ SOURCE_QUEUES = {ORDER_CREATED: ORDER_EVENTS_QUEUE, USER_DELETED: USER_EVENTS_QU
 UNKNOWN_QUEUE = "unknown"
 
 MAX_RETRY_DELAY_SECONDS = 60
+# max_retries of the event queues' consumers (the configs'; a unit test holds them equal):
+# the queue delivers a message 1 + MAX_RETRIES times, then moves it to the dead-letter queue.
+MAX_RETRIES = 3
 
 
 def queue_role(queue: str, suffix: str) -> str:
@@ -72,6 +75,11 @@ def retry_later(message: QueueMessage) -> Decision:
 
 def retry_delay(attempts: int) -> int:
     return min(int(2 ** max(attempts, 1)), MAX_RETRY_DELAY_SECONDS)
+
+
+def last_attempt(message: QueueMessage) -> bool:
+    """Whether a retry of this delivery would go to the dead-letter queue instead."""
+    return message.attempts > MAX_RETRIES
 
 
 def message_from_runtime(message: Any) -> QueueMessage:

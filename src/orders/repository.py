@@ -293,11 +293,15 @@ class DeadLetterRepository:
         )
         return changed == 1
 
-    async def waiting(self, limit: int) -> list[DeadLetterRecord]:
-        """Not yet replayed, newest first."""
+    async def waiting(self, after: tuple[str, str] | None, limit: int) -> list[DeadLetterRecord]:
+        """Not yet replayed, newest first by (time, id); `after` is the last key of the previous page."""
+        where, params = "", []
+        if after is not None:
+            where, params = "AND (time < ? OR (time = ? AND id < ?)) ", [after[0], after[0], after[1]]
         rows = await self.db.all(
             "SELECT id, queue, body, attempts, last_error, time FROM dead_letters WHERE replayed_at IS NULL "
-            "ORDER BY time DESC, id DESC LIMIT ?",
+            f"{where}ORDER BY time DESC, id DESC LIMIT ?",
+            *params,
             limit,
         )
         return [self._letter(row) for row in rows]

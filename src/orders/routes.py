@@ -10,6 +10,7 @@ from contracts.orders import (
     IDEMPOTENT_REPLAYED_HEADER,
     MAX_IDEMPOTENCY_KEY_CHARS,
     CreateOrderRequest,
+    ListDeadLettersQuery,
     ListOrdersQuery,
 )
 from orders.context import OrdersContext
@@ -52,8 +53,10 @@ async def close_account(request: HttpRequest, ctx: OrdersContext) -> HttpRespons
 
 
 async def list_dead_letters(request: HttpRequest, ctx: OrdersContext) -> HttpResponse:
-    letters = await ctx.dead_letters.waiting(caller_of(request))
-    return json_response({"items": [letter.public() for letter in letters]})
+    letters, next_cursor = await ctx.dead_letters.waiting(
+        caller_of(request), parse_query(request, ListDeadLettersQuery)
+    )
+    return json_response({"items": [letter.public() for letter in letters], "next_cursor": next_cursor})
 
 
 async def replay_dead_letter(request: HttpRequest, ctx: OrdersContext) -> HttpResponse:

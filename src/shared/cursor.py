@@ -15,7 +15,11 @@ class BadCursor(ValueError):
     """The cursor was not made by `encode_cursor` (tampered, truncated or foreign)."""
 
 
-CURSOR_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z~[a-z]{3}_[0-9a-f]{24}$"
+# The row id: ours (`ord_` + 24 hex) or a queue's message id (a dead letter's: 32 hex, as
+# Cloudflare Queues and miniflare make them).
+CURSOR_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z~(?:[a-z]{3}_[0-9a-f]{24}|[0-9a-f]{32})$"
+)
 _CURSOR = re.compile(CURSOR_PATTERN)
 
 
@@ -26,7 +30,7 @@ def encode_cursor(created_at: str, row_id: str) -> str:
 def decode_cursor(cursor: str) -> tuple[str, str]:
     if not _CURSOR.fullmatch(cursor):
         raise BadCursor("not a cursor of this API")
-    created_at, row_id = cursor.split("~")
+    created_at, row_id = cursor.split("~", 1)
     return created_at, row_id
 
 

@@ -1,4 +1,8 @@
-"""E2E fixtures: an API client with its own rate-limit budget, and accounts to act as."""
+"""E2E fixtures: an API client with its own rate-limit budget, and accounts to act as.
+
+Every account a test needs is registered by the test itself under a fresh random address
+(`user-<hex>@example.com` and the like); only the admin is special (see `admin_credentials`).
+"""
 
 from __future__ import annotations
 
@@ -82,17 +86,35 @@ def other_user(api, request) -> Iterator[Account]:
     leave_no_trace(api, account, request)
 
 
+def admin_credentials(live) -> tuple[str, str]:
+    """Who the admin tests sign in as. The local runtime started here lists ADMIN_EMAIL in
+    ADMIN_EMAILS, so registering it makes an admin. Any other target (--base-url) makes
+    nobody an admin by registration: its admin comes from E2E_ADMIN_EMAIL and
+    E2E_ADMIN_PASSWORD, and without them the admin-only tests skip."""
+    if live.local:
+        return ADMIN_EMAIL, PASSWORD
+    email, password = os.environ.get("E2E_ADMIN_EMAIL", ""), os.environ.get("E2E_ADMIN_PASSWORD", "")
+    if not (email and password):
+        pytest.skip(
+            "an admin-only test: against --base-url, set E2E_ADMIN_EMAIL and E2E_ADMIN_PASSWORD to an admin "
+            "account of that deployment (scripts/make-admin appoints one)"
+        )
+    return email, password
+
+
 @pytest.fixture(scope="session")
 def admin(live) -> Account:
-    """The configured admin; registered on first use (or logged in, on a deployment that has it)."""
+    """An admin to act as: registered on first use locally, signed in with the given credentials elsewhere."""
+    email, password = admin_credentials(live)
     with httpx.Client(base_url=live.base_url, timeout=30, headers={"CF-Connecting-IP": client_address()}) as api:
-        created = register(api, ADMIN_EMAIL)
-        assert created.status_code in (201, 409), created.text
-        token = login(api, ADMIN_EMAIL)
-        assert token.status_code == 200, token.text
+        if live.local:
+            created = register(api, email, password)
+            assert created.status_code in (201, 409), created.text
+        token = login(api, email, password)
+        assert token.status_code == 200, f"signing in as the admin {email}: {token.text}"
         me = api.get("/api/users/me", headers={"Authorization": f"Bearer {token.json()['access_token']}"})
-        assert me.status_code == 200 and me.json()["role"] == "admin", me.text
-        return Account(me.json()["id"], ADMIN_EMAIL, "admin", token.json()["access_token"])
+        assert me.status_code == 200 and me.json()["role"] == "admin", f"{email} is not an admin there: {me.text}"
+        return Account(me.json()["id"], me.json()["email"], "admin", token.json()["access_token"])
 
 
 @pytest.fixture

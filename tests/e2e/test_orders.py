@@ -166,17 +166,19 @@ def test_idempotency_same_key_other_body_422(api, user):
     assert_problem(api.post("/api/orders", json=other, headers={**user.headers, "Idempotency-Key": key}), 422)
 
 
-def test_idempotency_key_still_in_flight_409(local, api, user, expect_5xx):
-    headers = stranded_key(local, api, user, expect_5xx)
+def test_idempotency_key_still_in_flight_409(local, api, user, expect_5xx, expect_error):
+    headers = stranded_key(local, api, user, expect_5xx, expect_error)
     problem = assert_problem(api.post("/api/orders", json=order_body(), headers=headers), 409)
     assert "in progress" in problem["detail"]
     assert api.get("/api/orders", headers=user.headers).json()["items"] == []
 
 
-def stranded_key(local, api, user, expect_5xx, attempts: int = 3) -> dict:
+def stranded_key(local, api, user, expect_5xx, expect_error, attempts: int = 3) -> dict:
     """Headers whose Idempotency-Key a create that died half way left in flight: D1 answers
     its claim, then fails, so neither the order nor the key's release lands. A queue
-    consumer may spend the one good query first; then nothing was claimed: a new key tries again."""
+    consumer (an earlier test's order.created, delivered a second after its order) may
+    run inside the fault: it fails and logs the retry it gets, which this test caused and
+    declares; if it spent the one good query first, nothing was claimed: a new key tries again."""
     for _ in range(attempts):
         headers = {**user.headers, "Idempotency-Key": f"stranded-{uuid.uuid4().hex}"}
         since = local.mark()
@@ -188,6 +190,8 @@ def stranded_key(local, api, user, expect_5xx, attempts: int = 3) -> dict:
         assert died.status_code == 502, died.text
         request_id = expect_5xx(died)
         local.barrier()  # every line of that answer is in
+        for consumer_error in {r["message"] for r in local.logs(since) if r.get("queue") and r.get("level") == "error"}:
+            expect_error(consumer_error)
         if any(r.get("request_id") == request_id and "release" in r.get("message", "") for r in local.logs(since)):
             return headers
     raise AssertionError(f"no create died with its key claimed in {attempts} attempts")
@@ -415,8 +419,10 @@ def test_maintenance_runs_admin_only(api, user):
 def test_dead_letters_admin_lists(api, admin, user):
     response = api.get("/api/admin/dead-letters", headers=admin.headers)
     assert response.status_code == 200, response.text
-    assert isinstance(response.json()["items"], list)
+    assert isinstance(response.json()["items"], list) and "next_cursor" in response.json()
     assert_problem(api.get("/api/admin/dead-letters", headers=user.headers), 403)
+    for bad in ({"limit": 0}, {"limit": 101}, {"cursor": "not-a-cursor"}):
+        assert_problem(api.get("/api/admin/dead-letters", headers=admin.headers, params=bad), 422)
 
 
 def test_dead_letter_replay_unknown(api, admin, user):

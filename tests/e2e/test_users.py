@@ -62,7 +62,8 @@ def test_register_201_lowercases_email_and_role_user(api):
     assert body["id"] and body["created_at"] and body["updated_at"]
 
 
-def test_admin_email_registers_as_admin(api, admin):
+def test_admin_email_registers_as_admin(api, admin, local):
+    """ADMIN_EMAILS (local settings only) makes an admin at registration."""
     assert admin.role == "admin"
     me = api.get("/api/users/me", headers=admin.headers)
     assert me.status_code == 200, me.text

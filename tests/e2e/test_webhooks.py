@@ -32,7 +32,7 @@ def test_a_delivery_is_signed_and_names_its_event(api, user, receiver):
     assert api.get(f"/api/orders/{order['id']}", headers=user.headers).json()["status"] == "confirmed"
 
 
-def test_a_failing_receiver_gets_retries_then_a_dead_letter_that_replays_once(api, user, admin, receiver):
+def test_a_failing_receiver_gets_retries_then_a_dead_letter_that_replays_once(api, user, admin, receiver, local):
     receiver.failing = True
     order = api.post("/api/orders", json=ORDER, headers=user.headers).json()
     attempts = receiver.wait_for(order["id"], count=MAX_RETRIES + 1, accepted=False, timeout=90)
@@ -44,6 +44,14 @@ def test_a_failing_receiver_gets_retries_then_a_dead_letter_that_replays_once(ap
     letter = wait_for_dead_letter(api, admin, event_id)
     assert letter["queue"] == "edge-order-events" and letter["attempts"] >= MAX_RETRIES + 1
     assert "503" in (letter["last_error"] or "")
+    said = [
+        (r["attempts"], r["message"])
+        for r in local.logs()
+        if r.get("event_id") == event_id and r["message"].startswith("webhook delivery failed")
+    ]
+    assert said == [(n, "webhook delivery failed; will retry") for n in range(1, MAX_RETRIES + 1)] + [
+        (MAX_RETRIES + 1, "webhook delivery failed; no retries left, so it goes to the dead-letter queue")
+    ]
     assert api.get(f"/api/orders/{order['id']}", headers=user.headers).json()["status"] == "confirmed"
 
     receiver.failing = False
@@ -61,7 +69,7 @@ def test_a_failing_receiver_gets_retries_then_a_dead_letter_that_replays_once(ap
 def wait_for_dead_letter(api, admin, event_id: str, timeout: float = 60) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        letters = api.get("/api/admin/dead-letters", headers=admin.headers).json()["items"]
+        letters = api.get("/api/admin/dead-letters", headers=admin.headers, params={"limit": 100}).json()["items"]
         for letter in letters:
             if letter["body"].get("id") == event_id:
                 return letter

@@ -45,6 +45,17 @@ def test_pinned_wrangler_is_the_installed_one_and_meets_pywrangler():
     assert version(installed) >= PYWRANGLER_MIN_WRANGLER
 
 
+def test_pywrangler_finds_the_pinned_uv_it_runs():
+    """pywrangler shells out to `uv` (npm run dev:wrangler, npm run deploy): set-up puts the pinned one in .venv/bin."""
+    from pywrangler.utils import MIN_UV_VERSION
+
+    pinned = re.search(r"^uv==(\S+)$", (ROOT / "requirements-dev.txt").read_text(encoding="utf-8"), re.M)
+    assert pinned, "uv must be pinned in requirements-dev.txt"
+    done = subprocess.run([str(ROOT / ".venv" / "bin" / "uv"), "--version"], capture_output=True, text=True, check=True)
+    assert done.stdout.split()[1] == pinned[1]
+    assert version(pinned[1]) >= MIN_UV_VERSION
+
+
 def test_wranglers_workerd_supports_every_config_date():
     workerd = ROOT / "node_modules/wrangler/node_modules/workerd/package.json"
     if not workerd.exists():  # hoisted when nothing else pins another workerd
@@ -77,21 +88,41 @@ WORKER_PACKAGES = {"gateway", "users", "orders"}
 SHARED_PACKAGES = {"shared", "contracts"}
 
 
+VENDORED = "python_modules"
+
+
+def pyodide_pins() -> dict[str, str]:
+    """requirements-pyodide.txt as {normalised name: version}: what each upload vendors."""
+    pins = {}
+    for line in (ROOT / "requirements-pyodide.txt").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, pinned = line.split("==")
+            pins[re.sub(r"[-_.]+", "_", name).lower()] = pinned
+    return pins
+
+
 @pytest.mark.parametrize("path", CONFIGS)
 def test_each_upload_holds_its_own_package_and_what_it_shares(path: str, tmp_path: Path, upload_report):
-    """The dry run writes exactly what deploy would upload: no other worker's code in it."""
+    """The dry run writes exactly what deploy would upload: no other worker's code in it,
+    and every package pywrangler vendors (set-up fills python_modules from the same pins)."""
     out = tmp_path / "out"
     done = wrangler(["deploy", "--dry-run", "--outdir", str(out), "-c", path], tmp_path / "home")
     assert done.returncode == 0, done.stdout + done.stderr
     main = Path(config(path)["main"])
     assert (out / main.name).is_file(), f"the main module {main.name} must land at the upload's root"
     own = main.parent.name
-    modules = sorted(p.relative_to(out) for p in out.rglob("*.py"))
+    modules = sorted(p.relative_to(out) for p in out.rglob("*.py") if p.relative_to(out).parts[0] != VENDORED)
     packages = {m.parts[0] for m in modules if len(m.parts) > 1}
     foreign = packages & (WORKER_PACKAGES - {own})
     assert not foreign, f"{config(path)['name']} uploads other workers' code: {sorted(foreign)}"
     assert packages == {own} | SHARED_PACKAGES, packages
-    upload_report[config(path)["name"]] = (len(modules), sum((out / m).stat().st_size for m in modules))
+    dists = [d.name.removesuffix(".dist-info").rsplit("-", 1) for d in (out / VENDORED).glob("*.dist-info")]
+    vendored = {re.sub(r"[-_.]+", "_", name).lower(): pinned for name, pinned in dists}
+    assert vendored == pyodide_pins(), f"python_modules must hold exactly the pins (run scripts/setup): {vendored}"
+    assert list((out / VENDORED / "pydantic_core").glob("*wasm32-emscripten.so")), "pydantic_core's wasm module"
+    size = sum(f.stat().st_size for f in (out / VENDORED).rglob("*") if f.is_file())
+    upload_report[config(path)["name"]] = (len(modules), sum((out / m).stat().st_size for m in modules), size)
 
 
 @pytest.mark.parametrize("path", CONFIGS)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from orders.messages import DEAD_LETTER_QUEUE, ORDER_EVENTS_QUEUE, USER_EVENTS_QUEUE
+from orders.messages import DEAD_LETTER_QUEUE, MAX_RETRIES, ORDER_EVENTS_QUEUE, USER_EVENTS_QUEUE
 from shared.metrics import BINDING, DATASET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +37,14 @@ def test_queue_names_in_python_are_the_configured_ones(environment: str | None) 
     assert producers == {"ORDER_EVENTS": order_events, "USER_EVENTS": user_events}
     assert {p["binding"]: p["queue"] for p in users["queues"]["producers"]} == {"EVENTS": user_events}
     assert consumers == {order_events: dead_letters, user_events: dead_letters, dead_letters: None}
+
+
+@pytest.mark.parametrize("environment", [None, "staging", "production"])
+def test_max_retries_in_python_is_the_configured_one(environment: str | None) -> None:
+    """The consumer says "will retry" only while the queue will retry (orders.messages.last_attempt)."""
+    consumers = config("services/orders/wrangler.toml", environment)["queues"]["consumers"]
+    retried = [c["max_retries"] for c in consumers if c.get("dead_letter_queue")]
+    assert retried == [MAX_RETRIES, MAX_RETRIES]
 
 
 @pytest.mark.parametrize("environment", [None, "staging", "production"])

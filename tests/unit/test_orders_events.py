@@ -5,6 +5,8 @@ import json
 
 import pytest
 
+from contracts.orders import ListDeadLettersQuery
+from orders.domain import DeadLetterRecord
 from orders.events import consume
 from orders.messages import (
     DEAD_LETTER_QUEUE,
@@ -17,7 +19,7 @@ from orders.messages import (
     retry_delay,
 )
 from shared.adapters.webhook import verify
-from shared.errors import Forbidden, NotFound
+from shared.errors import Forbidden, NotFound, Unprocessable
 from shared.telemetry import Telemetry
 from tests.unit.test_orders_support import (
     LOG,
@@ -196,6 +198,12 @@ def test_user_deleted_cancels_only_that_users_open_orders() -> None:
 # -- dead letters ---------------------------------------------------------------------------
 
 
+async def waiting(world: World, **query) -> list[DeadLetterRecord]:
+    """The first page of dead letters an admin sees."""
+    letters, _ = await world.dead_letters.waiting(as_admin(), ListDeadLettersQuery(**query))
+    return letters
+
+
 async def exhaust(world: World, event: dict, queue: str = ORDER_EVENTS_QUEUE) -> None:
     """Fail an event as the queue would: 1 delivery + 3 retries, all failing."""
     world.receiver.status = 500
@@ -216,7 +224,7 @@ def test_a_dead_letter_is_recorded_once_with_its_source_queue_and_last_error() -
         assert decisions == [Decision("dlq-1"), Decision("dlq-1")]
         await world.dead_letters.record(dlq, LOG)  # and redelivered later
 
-        [letter] = await world.dead_letters.waiting(as_admin())
+        [letter] = await waiting(world)
         assert letter.id == "dlq-1" and letter.queue == ORDER_EVENTS_QUEUE and letter.body == event
         assert letter.attempts == 4 and letter.last_error == "DeliveryFailed: webhook answered HTTP 500"
 
@@ -231,7 +239,7 @@ def test_dead_letters_without_a_noted_failure_and_of_unknown_type() -> None:
         world.clock.advance(seconds=1)
         await world.dead_letters.record(QueueMessage("d-odd", {"raw": "?"}, 1), LOG)
 
-        letters = await world.dead_letters.waiting(as_admin())
+        letters = await waiting(world)
         assert [(d.id, d.queue, d.attempts, d.last_error) for d in letters] == [
             ("d-odd", "unknown", 1, None),  # newest first
             ("d-user", USER_EVENTS_QUEUE, 2, None),
@@ -254,7 +262,7 @@ def test_replay_resends_to_the_source_queue_once_and_takes_it_off_the_list() -> 
         await world.dead_letters.replay(as_admin(), "dlq-2", LOG)
 
         assert world.order_events.events[sent_before:] == [event] and world.user_events.events == [user_event]
-        assert (await world.dead_letters.waiting(as_admin())) == []
+        assert (await waiting(world)) == []
         assert await world.events.failures.get(event["id"]) is None  # the replay's failures count afresh
         with pytest.raises(NotFound):
             await world.dead_letters.replay(as_admin(), "dlq-1", LOG)
@@ -266,6 +274,51 @@ def test_replay_resends_to_the_source_queue_once_and_takes_it_off_the_list() -> 
     run(scenario())
 
 
+def test_the_dead_letter_list_pages_newest_first_with_a_cursor() -> None:
+    async def scenario() -> None:
+        world = World()
+        ids = [f"{n:032x}" for n in range(5)]
+        for letter_id in ids:
+            await world.dead_letters.record(QueueMessage(letter_id, {"type": "order.created", "id": letter_id}, 4), LOG)
+            if letter_id != ids[2]:  # two letters share a time: the id breaks the tie
+                world.clock.advance(seconds=1)
+        seen, cursor, pages = [], None, 0
+        while True:
+            page, cursor = await world.dead_letters.waiting(as_admin(), ListDeadLettersQuery(limit=2, cursor=cursor))
+            seen += [letter.id for letter in page]
+            pages += 1
+            if cursor is None:
+                break
+        assert seen == sorted(ids, reverse=True) and pages == 3
+        assert [d.id for d in await waiting(world)] == seen  # default limit 20: one page
+        with pytest.raises(Unprocessable):
+            await world.dead_letters.waiting(as_admin(), ListDeadLettersQuery.model_construct(limit=2, cursor="x~y"))
+
+    run(scenario())
+
+
+def test_only_a_delivery_the_queue_will_retry_logs_will_retry(capsys: pytest.CaptureFixture[str]) -> None:
+    async def scenario() -> None:
+        world = World()
+        _, event = await placed(world)
+        capsys.readouterr()
+        await exhaust(world, event)
+
+    run(scenario())
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    failures = [
+        (line["attempts"], line["message"], line.get("retry_in_seconds"))
+        for line in lines
+        if line["level"] == "warning"
+    ]
+    assert failures == [
+        (1, "webhook delivery failed; will retry", 2),
+        (2, "webhook delivery failed; will retry", 4),
+        (3, "webhook delivery failed; will retry", 8),
+        (4, "webhook delivery failed; no retries left, so it goes to the dead-letter queue", None),
+    ]
+
+
 def test_a_replay_that_cannot_send_stays_on_the_list() -> None:
     async def scenario() -> None:
         world = World()
@@ -273,7 +326,7 @@ def test_a_replay_that_cannot_send_stays_on_the_list() -> None:
         world.order_events.fail = True
         with pytest.raises(RuntimeError):
             await world.dead_letters.replay(as_admin(), "dlq-1", LOG)
-        assert [d.id for d in (await world.dead_letters.waiting(as_admin()))] == ["dlq-1"]
+        assert [d.id for d in (await waiting(world))] == ["dlq-1"]
 
     run(scenario())
 
@@ -282,7 +335,7 @@ def test_dead_letters_are_for_admins_and_unknown_ones_are_not_found() -> None:
     async def scenario() -> None:
         world = World()
         with pytest.raises(Forbidden):
-            await world.dead_letters.waiting(ALICE)
+            await world.dead_letters.waiting(ALICE, ListDeadLettersQuery())
         with pytest.raises(Forbidden):
             await world.dead_letters.replay(ALICE, "x", LOG)
         with pytest.raises(NotFound):
