@@ -249,7 +249,7 @@ export async function startSystem({ root, persistTo, vars, rateLimit, wheelsDir,
       if (error?.pyodide_fatal_error) for (const worker of workers) worker.recoverIfDead(error);
     });
     const [url] = await Promise.all([mf.ready, ...workers.map((worker) => worker.start())]);
-    const sqlApi = { ...localSqlApi(`http://${host}:${url.port}`), ...gateway.workerOptions.bindings };
+    const sqlApi = { ...localSqlApi(`http://127.0.0.1:${url.port}`), ...gateway.workerOptions.bindings };
     Object.assign(gateway.workerOptions.bindings, sqlApi);
     for (const [index, spec] of specs.entries()) {
       const channel = await BindingChannel.open(mf, spec.name, token);
