@@ -12,7 +12,7 @@ of its own:
 Refused unless so marked: DROP TABLE, DROP COLUMN, any RENAME (of a table or a column),
 and ADD COLUMN ... NOT NULL without a DEFAULT (the running code's INSERTs leave it out).
 
-    python scripts/check_migrations.py [MIGRATIONS_DIR ...]   (default: services/*/migrations)
+    python scripts/check_migrations.py [MIGRATIONS_DIR ...]   (default: migrations, services/*/migrations)
 
 Exits 1 with one line per refused statement, naming its file and line.
 """
@@ -83,7 +83,7 @@ def check(directory: Path) -> list[Refusal]:
 
 
 def main(argv: list[str]) -> int:
-    directories = [Path(arg) for arg in argv] or sorted(ROOT.glob("services/*/migrations"))
+    directories = [Path(arg) for arg in argv] or [ROOT / "migrations", *sorted(ROOT.glob("services/*/migrations"))]
     found = [refusal for directory in directories for refusal in check(directory)]
     for refusal in found:
         print(f"check-migrations: {refusal}", file=sys.stderr)

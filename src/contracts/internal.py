@@ -9,3 +9,5 @@ LOGIN_PATH = "/internal/auth/login"
 REFRESH_PATH = "/internal/auth/refresh"
 # The gateway closes a deleted account in the orders service before it answers the DELETE.
 CLOSE_ACCOUNT_PATH = "/internal/accounts/{user_id}/close"
+# The gateway's alert evaluation counts the dead letters waiting (contracts.alerts.DeadLettersWaiting).
+DEAD_LETTERS_WAITING_PATH = "/internal/dead-letters/waiting"

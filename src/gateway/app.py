@@ -4,6 +4,9 @@ from functools import lru_cache
 from typing import Any
 
 from gateway import handlers
+from gateway.alert_signals import GatewaySignals
+from gateway.alert_store import D1AlertStore
+from gateway.alerts import AlertService, AlertSettings
 from gateway.auth import PUBLIC, Authenticator
 from gateway.breaker import BreakerPolicy, CircuitBreaker, GuardedService
 from gateway.context import GatewayContext
@@ -17,11 +20,14 @@ from gateway.pages import page
 from gateway.ratelimit import WorkersRateLimiter
 from gateway.routes import ROUTES
 from shared.adapters.analytics import CLOUDFLARE_API, AnalyticsSql, telemetry_for
+from shared.adapters.d1 import D1
 from shared.adapters.kv import WorkersKv
 from shared.adapters.services import ServiceClient
+from shared.adapters.webhook import WebhookNotifier
 from shared.app import WorkerApp
-from shared.config import ConfigError, env_int, env_list, env_secret, env_str
+from shared.config import ConfigError, env_float, env_int, env_list, env_secret, env_str
 from shared.http import Handler, Router
+from shared.logging import Logger
 from shared.metrics import DATASET
 
 WORKER = "gateway"
@@ -37,6 +43,7 @@ _OWN_HANDLERS: dict[tuple[str, str], Handler[GatewayContext]] = {
     ("DELETE", "/api/users/{id}"): handlers.delete_user,
     ("GET", "/api/admin/maintenance-runs"): handlers.maintenance_runs,
     ("GET", "/api/admin/metrics"): metrics,
+    ("GET", "/api/admin/alerts"): handlers.alerts,
 }
 
 
@@ -104,6 +111,39 @@ def build_analytics(env: Any) -> AnalyticsSql | None:
     return AnalyticsSql(account, token, dataset, env_str(env, "ANALYTICS_SQL_API", CLOUDFLARE_API))
 
 
+def alert_settings(env: Any) -> AlertSettings:
+    """The alert rules' thresholds and windows (README, "Alerts"); each var has a default."""
+    default = AlertSettings()
+    return AlertSettings(
+        error_rate_percent=env_float(env, "ALERT_ERROR_RATE_PERCENT", default.error_rate_percent),
+        error_rate_window_minutes=env_int(env, "ALERT_ERROR_RATE_WINDOW_MINUTES", default.error_rate_window_minutes),
+        latency_p95_ms=env_float(env, "ALERT_LATENCY_P95_MS", default.latency_p95_ms),
+        latency_window_minutes=env_int(env, "ALERT_LATENCY_WINDOW_MINUTES", default.latency_window_minutes),
+        min_requests=env_int(env, "ALERT_MIN_REQUESTS", default.min_requests),
+        dead_letters_max=env_float(env, "ALERT_DEAD_LETTERS_MAX", default.dead_letters_max),
+        breakers_open_max=env_float(env, "ALERT_BREAKERS_OPEN_MAX", default.breakers_open_max),
+        incidents_kept=env_int(env, "ALERT_INCIDENTS_KEPT", default.incidents_kept),
+    )
+
+
+def build_alerts(env: Any) -> AlertService:
+    """The rules over the gateway's D1 database; alerts are POSTed only when ALERT_WEBHOOK_URL is set."""
+    url = env_str(env, "ALERT_WEBHOOK_URL").strip()
+    secret = env_str(env, "ALERT_WEBHOOK_SECRET")
+    notifier = WebhookNotifier(url, secret, secret_name="ALERT_WEBHOOK_SECRET") if url else None
+    return AlertService(D1AlertStore(D1(env.DB)), alert_settings(env), notifier)
+
+
+async def run_scheduled(env: Any, cron: str) -> None:
+    """The cron trigger: one evaluation of the alert rules, in a trace and a data point of its own."""
+    alerts, services = build_alerts(env), build_services(env)
+    signals = GatewaySignals(
+        build_analytics(env), services["orders"].client, [service.breaker for service in services.values()]
+    )
+    log = Logger(worker=WORKER).bind(job="alerts", cron=cron)
+    await telemetry_for(env, WORKER).run(cron, lambda: alerts.evaluate(signals, log))
+
+
 def build_app(env: Any) -> WorkerApp[GatewayContext]:
     """ConfigError (answered as a stamped 500) when JWT_SECRET is missing or short."""
     policy = token_policy(
@@ -121,5 +161,5 @@ def build_app(env: Any) -> WorkerApp[GatewayContext]:
         BodyLimit(env_int(env, "MAX_BODY_BYTES", 65_536)),
         Authenticate(auth, ACCESS),
     )
-    context = GatewayContext(auth, services, assets, build_analytics(env))
+    context = GatewayContext(auth, services, assets, build_alerts(env), build_analytics(env))
     return WorkerApp(WORKER, ROUTER, context, middleware, telemetry_for(env, WORKER))

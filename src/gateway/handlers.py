@@ -1,5 +1,5 @@
 """The gateway's handlers: a generic one that forwards a contract route, and the few
-routes the gateway answers itself (login, refresh, account deletion, maintenance runs)."""
+routes the gateway answers itself (login, refresh, account deletion, maintenance runs, alerts)."""
 
 import asyncio
 import json
@@ -125,3 +125,8 @@ async def maintenance_runs(request: HttpRequest, ctx: GatewayContext) -> HttpRes
         items.extend(json.loads(answer.body)["items"])
     items.sort(key=lambda run: run["started_at"], reverse=True)
     return json_response({"items": items})
+
+
+async def alerts(request: HttpRequest, ctx: GatewayContext) -> HttpResponse:
+    """The alert rules' states and incidents, as the last scheduled evaluation left them."""
+    return json_response(await ctx.alerts.report())

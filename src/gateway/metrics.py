@@ -51,28 +51,42 @@ GROUP BY worker, kind, route, method
 ORDER BY worker, kind, route, method"""
 
 
+def _gateway_requests(window: int) -> str:
+    return f"{_since(window)} AND {column('worker')} = '{GATEWAY}' AND {column('kind')} = '{REQUEST}'"
+
+
+_GATEWAY_TOTALS = f"""SUM(_sample_interval) AS requests,
+  sumIf(_sample_interval, {column("status")} >= 500) AS errors,
+  {_weighted_quantile(0.95, "wall_ms")} AS p95_ms"""
+
+
 def series_query(window: int, dataset: str = DATASET) -> str:
     """The gateway's requests, 5xx and p95 latency per minute."""
     return f"""SELECT toStartOfInterval(timestamp, INTERVAL '1' MINUTE) AS minute,
-  SUM(_sample_interval) AS requests,
-  sumIf(_sample_interval, {column("status")} >= 500) AS errors,
-  {_weighted_quantile(0.95, "wall_ms")} AS p95_ms
+  {_GATEWAY_TOTALS}
 FROM {dataset}
-WHERE {_since(window)} AND {column("worker")} = '{GATEWAY}' AND {column("kind")} = '{REQUEST}'
+WHERE {_gateway_requests(window)}
 GROUP BY minute
 ORDER BY minute"""
 
 
-def _number(value: Any) -> float:
+def traffic_query(window: int, dataset: str = DATASET) -> str:
+    """The gateway's requests, 5xx and p95 latency over the whole window (the alert rules' traffic)."""
+    return f"""SELECT {_GATEWAY_TOTALS}
+FROM {dataset}
+WHERE {_gateway_requests(window)}"""
+
+
+def number(value: Any) -> float:
     """The SQL API writes 64-bit integers as JSON strings (ClickHouse's default)."""
     return float(value or 0)
 
 
 def route_metrics(row: dict[str, Any]) -> dict[str, Any]:
-    requests = int(_number(row["requests"]))
+    requests = int(number(row["requests"]))
     per = 1 / requests if requests else 0.0
-    units = {unit: round(_number(row[unit]) * per, 3) for unit in _REPORTED_UNITS}
-    cpu_mean = _number(row["cpu_ms"]) * per
+    units = {unit: round(number(row[unit]) * per, 3) for unit in _REPORTED_UNITS}
+    cpu_mean = number(row["cpu_ms"]) * per
     billed = not (row["kind"] == REQUEST and row["worker"] != GATEWAY)
     per_million = usd_per_million({**units, "cpu_ms": cpu_mean}, billed_request=billed)
     return {
@@ -81,11 +95,11 @@ def route_metrics(row: dict[str, Any]) -> dict[str, Any]:
         "route": row["route"],
         "method": row["method"],
         "requests": requests,
-        "errors_4xx": int(_number(row["errors_4xx"])),
-        "errors_5xx": int(_number(row["errors_5xx"])),
-        "failed": int(_number(row["failed"])),
-        "latency_ms": {key: round(_number(row[f"wall_{key}"]), 2) for key in ("p50", "p95", "p99")},
-        "cpu_ms": {"p50": round(_number(row["cpu_p50"]), 2), "p99": round(_number(row["cpu_p99"]), 2)},
+        "errors_4xx": int(number(row["errors_4xx"])),
+        "errors_5xx": int(number(row["errors_5xx"])),
+        "failed": int(number(row["failed"])),
+        "latency_ms": {key: round(number(row[f"wall_{key}"]), 2) for key in ("p50", "p95", "p99")},
+        "cpu_ms": {"p50": round(number(row["cpu_p50"]), 2), "p99": round(number(row["cpu_p99"]), 2)},
         "units_per_request": units,
         "usd_per_million": round(per_million, 4),
         "usd_window": round(per_million * requests / 1e6, 8),
@@ -95,9 +109,9 @@ def route_metrics(row: dict[str, Any]) -> dict[str, Any]:
 def minute_metrics(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "minute": str(row["minute"]).replace(" ", "T") + "Z",
-        "requests": int(_number(row["requests"])),
-        "errors": int(_number(row["errors"])),
-        "p95_ms": round(_number(row["p95_ms"]), 2),
+        "requests": int(number(row["requests"])),
+        "errors": int(number(row["errors"])),
+        "p95_ms": round(number(row["p95_ms"]), 2),
     }
 
 

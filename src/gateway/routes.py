@@ -12,6 +12,7 @@ from dataclasses import KW_ONLY, dataclass, field
 
 from pydantic import BaseModel
 
+from contracts.alerts import AlertsReport
 from contracts.maintenance import MaintenanceRunPage
 from contracts.metrics import MetricsQuery, MetricsReport
 from contracts.orders import (
@@ -45,7 +46,7 @@ TAGS: dict[str, str] = {
     "auth": "Create an account, exchange its credentials for tokens, refresh them, and end sessions.",
     "users": "Read, rename and delete accounts: your own, or any as an admin.",
     "orders": "Place orders (safely retried with an Idempotency-Key), list, read and cancel them.",
-    "admin": "Operations for admins: dead letters and their replay, scheduled maintenance runs, metrics.",
+    "admin": "Operations for admins: dead letters and their replay, scheduled maintenance runs, metrics, alerts.",
     "system": "The gateway's health, this document and its interactive reference.",
 }
 
@@ -373,6 +374,21 @@ ROUTES: tuple[Route, ...] = (
             "and scheduled run, per worker) through the SQL API: requests, 4xx, 5xx, latency and CPU percentiles, "
             "billable units per request and the estimated cost, plus the gateway's requests, errors and p95 per "
             "minute. 503 when the SQL API is not configured or does not answer."
+        ),
+        tag="admin",
+    ),
+    Route(
+        "GET",
+        "/api/admin/alerts",
+        "The alert rules, each one's state, and the recent incidents",
+        ADMIN_ONLY,
+        response=AlertsReport,
+        operation_id="getAlerts",
+        description=(
+            "The gateway evaluates its alert rules every minute (a cron trigger): 5xx rate and p95 latency of its "
+            "requests over a window, dead letters waiting, breakers not closed. Each rule shows its threshold, its "
+            "last value, its state (`ok` or `firing`) and since when; incidents are listed newest first. A rule "
+            "that starts firing POSTs one signed alert to `ALERT_WEBHOOK_URL`, and one more when it resolves."
         ),
         tag="admin",
     ),

@@ -68,6 +68,10 @@ class DeadLetterService:
             raise Unprocessable("The cursor is not valid") from None
         return page_of(await self.letters.waiting(after, query.limit + 1), query.limit)
 
+    async def count_waiting(self) -> int:
+        """How many are waiting: the gateway's dead-letter alert (only the gateway can ask)."""
+        return await self.letters.count_waiting()
+
     async def replay(self, caller: Identity, letter_id: str, log: Logger) -> None:
         """Send the stored body back to its source queue, once, and take it off the list."""
         require_admin(caller, "replay dead letters")

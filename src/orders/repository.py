@@ -306,6 +306,10 @@ class DeadLetterRepository:
         )
         return [self._letter(row) for row in rows]
 
+    async def count_waiting(self) -> int:
+        row = await self.db.first("SELECT COUNT(*) AS waiting FROM dead_letters WHERE replayed_at IS NULL")
+        return int(row["waiting"]) if row else 0
+
     async def get(self, letter_id: str) -> DeadLetterRecord | None:
         row = await self.db.first(
             "SELECT id, queue, body, attempts, last_error, time FROM dead_letters WHERE id = ? AND replayed_at IS NULL",

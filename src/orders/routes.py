@@ -4,7 +4,7 @@ Paths are the public ones: the gateway forwards them verbatim with the caller's
 identity (x-user-id, x-user-role), x-request-id and any Idempotency-Key.
 """
 
-from contracts.internal import CLOSE_ACCOUNT_PATH, HEALTH_PATH
+from contracts.internal import CLOSE_ACCOUNT_PATH, DEAD_LETTERS_WAITING_PATH, HEALTH_PATH
 from contracts.orders import (
     IDEMPOTENCY_KEY_HEADER,
     IDEMPOTENT_REPLAYED_HEADER,
@@ -59,6 +59,11 @@ async def list_dead_letters(request: HttpRequest, ctx: OrdersContext) -> HttpRes
     return json_response({"items": [letter.public() for letter in letters], "next_cursor": next_cursor})
 
 
+async def dead_letters_waiting(request: HttpRequest, ctx: OrdersContext) -> HttpResponse:
+    """Internal: the gateway's dead-letter alert rule counts what waits."""
+    return json_response({"waiting": await ctx.dead_letters.count_waiting()})
+
+
 async def replay_dead_letter(request: HttpRequest, ctx: OrdersContext) -> HttpResponse:
     letter_id = request.path_params["letter_id"]
     await ctx.dead_letters.replay(caller_of(request), letter_id, request.log)
@@ -69,6 +74,7 @@ def build_router(health: Handler[object]) -> Router[OrdersContext]:
     router: Router[OrdersContext] = Router()
     router.add("GET", HEALTH_PATH, health)
     router.add("POST", CLOSE_ACCOUNT_PATH, close_account)
+    router.add("GET", DEAD_LETTERS_WAITING_PATH, dead_letters_waiting)
     router.add("POST", "/api/orders", create_order)
     router.add("GET", "/api/orders", list_orders)
     router.add("GET", "/api/orders/{order_id}", get_order)

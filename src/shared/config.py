@@ -21,6 +21,11 @@ def env_int(env: Any, name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
+def env_float(env: Any, name: str, default: float) -> float:
+    raw = env_str(env, name).strip()
+    return float(raw) if raw else default
+
+
 def env_list(env: Any, name: str) -> list[str]:
     """A comma-separated var as a list, blanks dropped."""
     return [item.strip() for item in env_str(env, name).split(",") if item.strip()]

@@ -1,6 +1,7 @@
 """The `Database` protocol on real SQLite (D1's engine), for CPython tests of the services.
 
-Migrations are applied from the same `services/*/migrations` files the runtime uses, and
+Migrations are applied from the same files the runtime uses (`services/*/migrations`, the
+gateway's `migrations`), and
 D1's limits hold: at most 100 bound parameters per statement, and inside
 `invocation()` at most so many queries (each statement of a batch counts).
 """
@@ -17,10 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class SqliteDatabase:
-    def __init__(self, service: str) -> None:
+    def __init__(self, worker: str) -> None:
         self.conn = sqlite3.connect(":memory:", isolation_level=None)
         self.conn.row_factory = sqlite3.Row
-        for migration in sorted((ROOT / "services" / service / "migrations").glob("*.sql")):
+        migrations = ROOT / "migrations" if worker == "gateway" else ROOT / "services" / worker / "migrations"
+        for migration in sorted(migrations.glob("*.sql")):
             self.conn.executescript(migration.read_text())
         self.budget = Budget("D1 queries")
 

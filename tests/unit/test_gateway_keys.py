@@ -28,6 +28,7 @@ def gateway(secret: str, previous: str = "", ttl: str = "") -> object:
         ORDERS=object(),
         RATE_LIMITER=object(),
         ASSETS=object(),
+        DB=object(),
     )
     return build_app(env).context.auth
 

@@ -1,4 +1,5 @@
-"""Signed webhook delivery: POST an event as JSON to a configured URL.
+"""Signed webhook delivery: POST an event as JSON to a configured URL (the orders worker's
+order events, the gateway's alerts).
 
 Receivers check `X-Signature: sha256=<hex>`, the HMAC-SHA256 of the exact raw body
 under the shared secret, and drop duplicates by `X-Event-Id` (deliveries are at least
@@ -64,11 +65,14 @@ class WebhookNotifier(Notifier):
         secret: str,
         transport: Transport = workers_transport,
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+        secret_name: str = "WEBHOOK_SECRET",
     ) -> None:
+        """`secret_name`: the setting `secret` comes from, named when it is missing."""
         self.url = url
         self._secret = secret
         self._transport = transport
         self._timeout = timeout_seconds
+        self._secret_name = secret_name
 
     def request_for(self, event: dict[str, Any]) -> tuple[str, dict[str, str]]:
         """The exact body and headers a delivery sends."""
@@ -83,7 +87,7 @@ class WebhookNotifier(Notifier):
 
     async def notify(self, event: dict[str, Any]) -> None:
         if not self._secret:
-            raise DeliveryFailed("WEBHOOK_SECRET is not set; refusing to send an unsigned webhook")
+            raise DeliveryFailed(f"{self._secret_name} is not set; refusing to send an unsigned webhook")
         body, headers = self.request_for(event)
         try:
             count("subrequests")
