@@ -55,6 +55,9 @@ TEST_VARS: dict[str, str] = {
     "SERVICE_TIMEOUT_MS": "3000",
     "BREAKER_COOLDOWN_SECONDS": "2",
     "WEBHOOK_SECRET": "test-webhook-secret-for-e2e-only",
+    "ALERT_WEBHOOK_SECRET": "test-alert-secret-for-e2e-only",
+    # The 5xx-rate alert resolves a minute after a fault ends, not five (tests/e2e/test_alerts.py).
+    "ALERT_ERROR_RATE_WINDOW_MINUTES": "1",
     # Short enough that tests/e2e/test_maintenance.py sees keys forgotten and accounts purged.
     "IDEMPOTENCY_TTL_SECONDS": "3",
     "USER_PURGE_AFTER_SECONDS": "3",
@@ -261,7 +264,20 @@ def webhook_receiver():
 
 
 @pytest.fixture(scope="session")
-def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, webhook_receiver: WebhookReceiver):
+def alert_receiver():
+    """Where the local runtime's gateway POSTs its alerts (ALERT_WEBHOOK_URL)."""
+    receiver = WebhookReceiver("/alerts")
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture(scope="session")
+def live(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    webhook_receiver: WebhookReceiver,
+    alert_receiver: WebhookReceiver,
+):
     config = request.config
     base_url = config.getoption("--base-url")
     if base_url:
@@ -276,7 +292,8 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     work = tmp_path_factory.mktemp("local-runtime")
     port = _free_port()
     command = [str(node), RUNTIME_MAIN, "--port", str(port), "--persist-to", str(work / "state")]
-    for key, value in {**TEST_VARS, "NOTIFY_WEBHOOK_URL": webhook_receiver.url}.items():
+    receivers = {"NOTIFY_WEBHOOK_URL": webhook_receiver.url, "ALERT_WEBHOOK_URL": alert_receiver.url}
+    for key, value in {**TEST_VARS, **receivers}.items():
         command += ["--var", f"{key}:{value}"]
     env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
 

@@ -41,13 +41,13 @@ def test_scheduled_door_without_worker_runs_the_workers_with_that_cron(api, loca
 def test_scheduled_door_without_anything_runs_every_cron_worker(api, local):
     response = api.post("/cdn-cgi/local/scheduled")
     assert response.status_code == 200, response.text
-    assert sorted(run["worker"] for run in response.json()["runs"]) == ["orders", "users"]
+    assert sorted(run["worker"] for run in response.json()["runs"]) == ["gateway", "orders", "users"]
 
 
 def test_scheduled_door_names_the_workers_it_knows(api, local):
-    response = door(api, "/cdn-cgi/local/scheduled", worker="gateway")
+    response = door(api, "/cdn-cgi/local/scheduled", worker="billing")
     assert response.status_code == 404
-    assert {w["worker"] for w in response.json()["workers"]} == {"users", "orders"}
+    assert {w["worker"] for w in response.json()["workers"]} == {"gateway", "users", "orders"}
 
 
 def test_a_failed_cron_run_fails_at_the_door_and_in_the_log(api, local, expect_error):
