@@ -69,6 +69,15 @@ def alerts(local, alert_receiver: WebhookReceiver) -> WebhookReceiver:
     alert_receiver.failing = False
 
 
+def test_only_admins_read_the_alert_rules_and_incidents(api, admin, user) -> None:
+    assert api.get("/api/admin/alerts").status_code == 401
+    assert api.get("/api/admin/alerts", headers=user.headers).status_code == 403
+    answer = report(api, admin)
+    assert [r["name"] for r in answer["rules"]] == ["error_rate", "latency_p95", "dead_letters", "breaker_open"]
+    started = [incident["started_at"] for incident in answer["incidents"]]
+    assert started == sorted(started, reverse=True)
+
+
 def test_a_fault_fires_the_5xx_alert_once_and_it_resolves_once(api, admin, user, alerts, expect_5xx) -> None:
     def good_traffic() -> None:
         assert api.get("/api/users/me", headers=user.headers).status_code == 200

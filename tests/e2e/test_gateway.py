@@ -231,6 +231,7 @@ def test_openapi_lists_every_route(api):
         ("post", "/api/admin/dead-letters/{id}/replay"),
         ("get", "/api/admin/maintenance-runs"),
         ("get", "/api/admin/metrics"),
+        ("get", "/api/admin/alerts"),
     }
     expected |= {("head", path) for method, path in expected if method == "get"}  # HEAD wherever GET
     listed = {(method, path) for path, ops in doc["paths"].items() for method in ops}
