@@ -233,10 +233,8 @@ class AlertService:
         delivered = await self._deliver(log)
         pruned = await self.store.prune(self.settings.incidents_kept)
         opened = [incident.rule for incident in changes.opened]
-        still = [rule for rule in incidents if rule not in changes.resolved]
-        evaluation = Evaluation(
-            values, [r for r in values if r in opened or r in still], opened, changes.resolved, delivered
-        )
+        firing = [rule for rule in values if rule in opened or (rule in incidents and rule not in changes.resolved)]
+        evaluation = Evaluation(values, firing, opened, changes.resolved, delivered)
         log.info(
             "alert rules evaluated",
             values=values,
@@ -264,21 +262,20 @@ class AlertService:
             changes.readings.append(RuleReading(rule.name, None, since, changes.at))
             return None
         open_incident = incidents.get(rule.name)
-        firing = value is not None and value > rule.threshold
-        if firing and open_incident is None:
-            assert value is not None  # for mypy: firing implies a value
-            incident_id = clock.new_id("inc")
-            changes.opened.append(
-                IncidentRecord(incident_id, rule.name, changes.at, None, value, changes.delivery, None)
-            )
-            since = changes.at
-            log.warning("alert firing", rule=rule.name, value=value, threshold=rule.threshold, incident=incident_id)
-        elif not firing and open_incident is not None:
+        if value is not None and value > rule.threshold:
+            if open_incident is None:
+                incident_id = clock.new_id("inc")
+                changes.opened.append(
+                    IncidentRecord(incident_id, rule.name, changes.at, None, value, changes.delivery, None)
+                )
+                since = changes.at
+                log.warning("alert firing", rule=rule.name, value=value, threshold=rule.threshold, incident=incident_id)
+            elif value > open_incident.value:
+                changes.worse[rule.name] = value
+        elif open_incident is not None:
             changes.resolved.append(rule.name)
             since = changes.at
             log.info("alert resolved", rule=rule.name, value=value, incident=open_incident.id)
-        elif firing and open_incident is not None and value is not None and value > open_incident.value:
-            changes.worse[rule.name] = value
         changes.readings.append(RuleReading(rule.name, value, since, changes.at))
         return value
 
