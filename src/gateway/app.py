@@ -3,6 +3,7 @@
 from functools import lru_cache
 from typing import Any
 
+from contracts.metrics import MAX_WINDOW_MINUTES
 from gateway import handlers
 from gateway.alert_signals import GatewaySignals
 from gateway.alert_store import D1AlertStore
@@ -111,14 +112,23 @@ def build_analytics(env: Any) -> AnalyticsSql | None:
     return AnalyticsSql(account, token, dataset, env_str(env, "ANALYTICS_SQL_API", CLOUDFLARE_API))
 
 
+def _minutes(env: Any, name: str, default: int) -> int:
+    """A window the SQL API can query: 1 minute to a day, as GET /api/admin/metrics takes."""
+    minutes = env_int(env, name, default)
+    if not 1 <= minutes <= MAX_WINDOW_MINUTES:
+        raise ConfigError(f"{name} must be 1 to {MAX_WINDOW_MINUTES} minutes, not {minutes}")
+    return minutes
+
+
 def alert_settings(env: Any) -> AlertSettings:
-    """The alert rules' thresholds and windows (README, "Alerts"); each var has a default."""
+    """The alert rules' thresholds and windows (README, "Alerts"); each var has a default.
+    ConfigError when one is not a number, or a window is out of range."""
     default = AlertSettings()
     return AlertSettings(
         error_rate_percent=env_float(env, "ALERT_ERROR_RATE_PERCENT", default.error_rate_percent),
-        error_rate_window_minutes=env_int(env, "ALERT_ERROR_RATE_WINDOW_MINUTES", default.error_rate_window_minutes),
+        error_rate_window_minutes=_minutes(env, "ALERT_ERROR_RATE_WINDOW_MINUTES", default.error_rate_window_minutes),
         latency_p95_ms=env_float(env, "ALERT_LATENCY_P95_MS", default.latency_p95_ms),
-        latency_window_minutes=env_int(env, "ALERT_LATENCY_WINDOW_MINUTES", default.latency_window_minutes),
+        latency_window_minutes=_minutes(env, "ALERT_LATENCY_WINDOW_MINUTES", default.latency_window_minutes),
         min_requests=env_int(env, "ALERT_MIN_REQUESTS", default.min_requests),
         dead_letters_max=env_float(env, "ALERT_DEAD_LETTERS_MAX", default.dead_letters_max),
         breakers_open_max=env_float(env, "ALERT_BREAKERS_OPEN_MAX", default.breakers_open_max),

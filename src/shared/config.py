@@ -17,13 +17,21 @@ def env_str(env: Any, name: str, default: str = "") -> str:
 
 
 def env_int(env: Any, name: str, default: int) -> int:
+    """ConfigError, naming the variable, when it is set to something that is not a whole number."""
     raw = env_str(env, name).strip()
-    return int(raw) if raw else default
+    try:
+        return int(raw) if raw else default
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
 
 
 def env_float(env: Any, name: str, default: float) -> float:
+    """ConfigError, naming the variable, when it is set to something that is not a number."""
     raw = env_str(env, name).strip()
-    return float(raw) if raw else default
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
 
 
 def env_list(env: Any, name: str) -> list[str]:

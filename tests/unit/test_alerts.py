@@ -13,6 +13,7 @@ from gateway.alert_store import D1AlertStore
 from gateway.alerts import AlertService, AlertSettings, Evaluation, SignalUnavailable, Traffic
 from gateway.app import alert_settings
 from shared.adapters.webhook import WebhookNotifier, verify
+from shared.config import ConfigError
 from shared.logging import Logger
 from tests.unit.sqlite_db import SqliteDatabase
 from tests.unit.test_orders_support import Clock, WebhookReceiver, YieldingDatabase, run
@@ -232,5 +233,9 @@ def test_every_threshold_and_window_is_a_variable() -> None:
     )
     assert alert_settings(env) == AlertSettings(5.0, 1, 250.5, 10, 50, 2.0, 1.0, 7)
     assert alert_settings(SimpleNamespace()) == AlertSettings()
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match="ALERT_MIN_REQUESTS must be a whole number"):
         alert_settings(SimpleNamespace(ALERT_MIN_REQUESTS="many"))
+    with pytest.raises(ConfigError, match="ALERT_LATENCY_P95_MS must be a number"):
+        alert_settings(SimpleNamespace(ALERT_LATENCY_P95_MS="1s"))
+    with pytest.raises(ConfigError, match="ALERT_ERROR_RATE_WINDOW_MINUTES must be 1 to 1440 minutes"):
+        alert_settings(SimpleNamespace(ALERT_ERROR_RATE_WINDOW_MINUTES="0"))
