@@ -25,6 +25,11 @@ from tests.webhook_receiver import Delivery, WebhookReceiver
 CRON = "* * * * *"  # wrangler.toml [triggers]
 EVALUATE = f"/cdn-cgi/local/scheduled?worker=gateway&cron={quote(CRON, safe='')}"
 FAULTS = "/cdn-cgi/local/faults"
+SQL_DOOR = "/cdn-cgi/local/client/v4/accounts/local/analytics_engine/sql"
+RUN_POINTS = (
+    "SELECT blob6 AS trace_id, blob5 AS outcome, blob3 AS cron FROM edge_api_metrics "
+    "WHERE blob1 = 'gateway' AND blob2 = 'run' ORDER BY timestamp"
+)
 EVERY_S = 2.0  # how often the tests run the cron
 FAILING_PER_RUN = 5  # requests answered 5xx between two runs while the fault holds
 ORDER = {"items": [{"sku": "ALERT-1", "quantity": 1, "unit_price_cents": 100}], "currency": "EUR"}
@@ -45,6 +50,13 @@ def report(api: httpx.Client, admin: Account) -> dict:
 
 def rule(api: httpx.Client, admin: Account, name: str) -> dict:
     return next(r for r in report(api, admin)["rules"] if r["name"] == name)
+
+
+def run_points(api: httpx.Client) -> list[dict]:
+    """The data points of the gateway's scheduled runs, through the local SQL door."""
+    answer = api.post(SQL_DOOR, content=RUN_POINTS, headers={"Authorization": "Bearer local"})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["data"]
 
 
 def about(name: str, kind: str | None = None) -> Callable[[Delivery], bool]:
@@ -76,6 +88,16 @@ def test_only_admins_read_the_alert_rules_and_incidents(api, admin, user) -> Non
     assert [r["name"] for r in answer["rules"]] == ["error_rate", "latency_p95", "dead_letters", "breaker_open"]
     started = [incident["started_at"] for incident in answer["incidents"]]
     assert started == sorted(started, reverse=True)
+
+
+def test_each_evaluation_is_one_data_point_in_a_trace_of_its_own(api, local) -> None:
+    before = run_points(api)
+    evaluate(api)
+    evaluate(api)
+    after = run_points(api)
+    assert len(after) == len(before) + 2
+    assert {(p["outcome"], p["cron"]) for p in after[-2:]} == {("ok", CRON)}
+    assert len({p["trace_id"] for p in after}) == len(after)
 
 
 def test_a_fault_fires_the_5xx_alert_once_and_it_resolves_once(api, admin, user, alerts, expect_5xx) -> None:
@@ -114,7 +136,8 @@ def test_a_fault_fires_the_5xx_alert_once_and_it_resolves_once(api, admin, user,
         assert delivery.accepted
         assert verify(delivery.body, TEST_VARS["ALERT_WEBHOOK_SECRET"], delivery.headers["x-signature"])
         assert delivery.headers["x-event-id"] == delivery.event["id"]
-        assert delivery.headers["traceparent"]  # each run's trace reaches the receiver
+    runs = {p["trace_id"] for p in run_points(api)}
+    assert {d.headers["traceparent"].split("-")[1] for d in fired_then_resolved} <= runs  # each POST in its run's trace
     incident = next(i for i in report(api, admin)["incidents"] if i["id"] == firing["incident_id"])
     assert incident["rule"] == "error_rate" and incident["resolved_at"] == resolved["resolved_at"]
     assert rule(api, admin, "error_rate")["state"] == "ok"
