@@ -157,6 +157,7 @@ export async function startBench({ root, vars, log }) {
       worker.env = { ...pythonEnv(spec, { channel: channels.get(spec.name), serve, faults, analytics }), ...GROUP_VARS[group] };
     }
     const stop = async () => {
+      analytics.flush();
       await mf.dispose();
       fs.rmSync(state, { recursive: true, force: true });
     };

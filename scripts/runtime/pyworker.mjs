@@ -28,6 +28,29 @@ const sitePackages = (py) => py.FS.sitePackages ?? "/lib/python3.14/site-package
  */
 const adopt = (value) => (typeof value?.then === "function" ? new Promise((resolve, reject) => value.then(resolve, reject)) : Promise.resolve(value));
 
+/**
+ * A Pyodide output stream that hands `log` each whole line, decoded once per write: the
+ * `batched` writer of loadPyodide's `stdout` option pushes every byte into a JS array, a cost
+ * the runtime's meter would count as the worker's CPU on every log line.
+ */
+function lineWriter(log) {
+  const decoder = new TextDecoder();
+  let rest = "";
+  return {
+    isatty: false,
+    write(bytes) {
+      const lines = (rest + decoder.decode(bytes, { stream: true })).split("\n");
+      rest = lines.pop();
+      for (const line of lines) log(line);
+      return bytes.length;
+    },
+    fsync() {
+      if (rest) log(rest);
+      rest = "";
+    },
+  };
+}
+
 const isFatal = (error) => Boolean(error?.pyodide_fatal_error) || /fatally failed|fatal error/i.test(String(error?.message));
 
 /** Each release has its own wheels (its own ABI): `<root>/<pyodide version>`, as scripts/setup lays them out. */
@@ -69,12 +92,9 @@ export class PythonWorker {
     const { loadPyodide } = await import(this.spec.release.local.npm);
     const options = { env: { HOME: "/session" } };
     const snapshot = this.snapshotDir ? await snapshotFor(loadPyodide, this.spec.release, options, this.snapshotDir) : undefined;
-    const py = await loadPyodide({
-      ...options,
-      _loadSnapshot: snapshot,
-      stdout: (line) => this.log(line),
-      stderr: (line) => this.log(line),
-    });
+    const py = await loadPyodide({ ...options, _loadSnapshot: snapshot });
+    py.setStdout(lineWriter(this.log));
+    py.setStderr(lineWriter(this.log));
     if (py.version !== this.spec.release.pyodide) {
       throw new WorkerImportError(`worker ${this.spec.name} needs Pyodide ${this.spec.release.pyodide}, but loaded ${py.version}`);
     }

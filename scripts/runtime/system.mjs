@@ -265,7 +265,10 @@ export async function startSystem({ root, persistTo, vars, rateLimit, wheelsDir,
       port: Number(url.port),
       specs,
       runtime: { ...python.get(gateway.name).runtimeInfo(), pyodide: gateway.release.pyodide },
-      stop: () => mf.dispose(),
+      stop: () => {
+        analytics.flush();
+        return mf.dispose();
+      },
     };
   } catch (error) {
     await mf.dispose().catch(() => {});

@@ -47,6 +47,9 @@ class BreakerRecord:
     since: float = 0.0  # when the state (or the failure streak) began, epoch seconds
 
 
+_CLOSED = BreakerRecord()  # closed and clean: what almost every call is admitted on
+
+
 class Service(Protocol):
     """What the gateway's handlers call: a service binding as an HTTP client."""
 
@@ -107,8 +110,8 @@ class CircuitBreaker:
         Trusting that record saves a KV read on every successful call; a failure another
         isolate recorded meanwhile is then cleared a call later than it could be.
         """
-        if admitted != BreakerRecord():
-            await self._save(BreakerRecord())
+        if admitted != _CLOSED:
+            await self._save(_CLOSED)
 
     async def failed(self) -> None:
         record = await self.record(fresh=True)  # other isolates' failures count in the streak

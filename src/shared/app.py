@@ -49,9 +49,9 @@ class WorkerApp(Generic[Context]):
         self.context = context
         self.log = Logger(worker=worker)
         self.telemetry = telemetry or Telemetry(worker, None)
-        self._pipeline = self._guarded(self._endpoint)
+        self._pipeline = _guarded(_handler_step, self._endpoint)
         for step in reversed(middleware):
-            self._pipeline = self._guarded(_bind(step, self._pipeline))
+            self._pipeline = _guarded(step, self._pipeline)
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         request.log = self.log.bind(request_id=request.request_id)
@@ -72,26 +72,28 @@ class WorkerApp(Generic[Context]):
     async def _endpoint(self, request: HttpRequest) -> HttpResponse:
         if request.method not in STANDARD_METHODS:
             return problem(501, f"{request.method} is not a method this server implements", request)
-        match = self.router.match(request.method, request.path)
-        if match.handler is None:
-            return _unrouted(request, match.allowed)
-        return await match.handler(request, self.context)
-
-    def _guarded(self, call: CallNext) -> CallNext:
-        async def guarded(request: HttpRequest) -> HttpResponse:
-            try:
-                return await call(request)
-            except Exception as error:  # noqa: BLE001 - every failure becomes an answer
-                return problem_for(error, request) or crash(request, error)
-
-        return guarded
+        handler = self.router.handler(request.method, request.route)  # `_answer` routed it already
+        if handler is None:
+            return _unrouted(request, self.router.match(request.method, request.path).allowed)
+        return await handler(request, self.context)
 
 
-def _bind(step: Middleware, call_next: CallNext) -> CallNext:
-    async def call(request: HttpRequest) -> HttpResponse:
-        return await step(request, call_next)
+def _handler_step(request: HttpRequest, call_next: CallNext) -> Awaitable[HttpResponse]:
+    """The handler's own place in the pipeline: no middleware, only the guard."""
+    return call_next(request)
 
-    return call
+
+def _guarded(step: Middleware, call_next: CallNext) -> CallNext:
+    """`step` bound to the rest of the pipeline, every failure in it turned into an answer
+    where it happens (one coroutine frame per step)."""
+
+    async def guarded(request: HttpRequest) -> HttpResponse:
+        try:
+            return await step(request, call_next)
+        except Exception as error:  # noqa: BLE001 - every failure becomes an answer
+            return problem_for(error, request) or crash(request, error)
+
+    return guarded
 
 
 def with_head(methods: Sequence[str]) -> tuple[str, ...]:

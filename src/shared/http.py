@@ -6,7 +6,6 @@ from the runtime's Request/Response, so everything here runs the same in CPython
 
 import json
 import re
-import secrets
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -25,6 +24,7 @@ from shared.errors import (
 )
 from shared.identity import Identity
 from shared.logging import Logger
+from shared.tracing import new_trace_id
 
 JSON_TYPE = "application/json; charset=utf-8"
 PROBLEM_TYPE = "application/problem+json"
@@ -89,7 +89,22 @@ class Headers(MutableMapping[str, str]):
 
     def __setitem__(self, name: str, value: str) -> None:
         key = name.lower()
-        self._items[key] = (self._items[key][0] if key in self._items else name, value)
+        kept = self._items.get(key)
+        self._items[key] = (name if kept is None else kept[0], value)
+
+    def setdefault(self, name: str, default: str) -> str:
+        """Without the KeyError MutableMapping.setdefault raises and catches for a missing header
+        (every response gets its security headers this way, in Pyodide)."""
+        key = name.lower()
+        kept = self._items.get(key)
+        if kept is None:
+            self._items[key] = (name, default)
+            return default
+        return kept[1]
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """(name as first set, value) for every header, in one list."""
+        return list(self._items.values())
 
     def __delitem__(self, name: str) -> None:
         del self._items[name.lower()]
@@ -162,7 +177,9 @@ def _phrase(status: int) -> str:
 def request_id_from(headers: Mapping[str, str]) -> str:
     """The client's X-Request-ID when it is a sane token, else a fresh one."""
     offered = (headers if isinstance(headers, Headers) else Headers(headers)).get(REQUEST_ID_HEADER, "")
-    return offered if _SANE_REQUEST_ID.fullmatch(offered) else secrets.token_hex(16)
+    # A new one is made as a trace id is (32 hex characters): it must be unique, not secret
+    # (it is echoed to the client), and `secrets` reads the OS's entropy, a call into JS in Pyodide.
+    return offered if _SANE_REQUEST_ID.fullmatch(offered) else new_trace_id()
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
@@ -238,10 +255,16 @@ class Router(Generic[Context]):
 
     def __init__(self) -> None:
         self._routes: list[tuple[re.Pattern[str], str, str, Handler[Context]]] = []
+        self._handlers: dict[tuple[str, str], Handler[Context]] = {}
 
     def add(self, method: str, template: str, handler: Handler[Context]) -> None:
         pattern = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "$")
         self._routes.append((pattern, method, template, handler))
+        self._handlers.setdefault((method, template), handler)
+
+    def handler(self, method: str, template: str | None) -> Handler[Context] | None:
+        """The handler of a route `match` found (None when it found none), without routing again."""
+        return None if template is None else self._handlers.get((method, template))
 
     def match(self, method: str, path: str) -> Match[Context]:
         """The first template that matches the path owns it: `/api/users/me` is not a `{user_id}`."""

@@ -51,6 +51,7 @@ DOUBLES = ("status", "wall_ms", "cpu_ms", *UNITS)
 INDEX = "worker"
 
 REQUEST, MESSAGE, RUN = "request", "message", "run"
+_ZEROS = (0,) * len(UNITS)
 
 
 def column(name: str) -> str:
@@ -76,14 +77,9 @@ class DataPoint:
 
     def as_analytics_engine(self) -> dict[str, Any]:
         """The argument of `writeDataPoint`."""
-        units = self.units
         blobs = [self.worker, self.kind, self.route, self.method, self.outcome, self.trace_id, self.request_id]
-        doubles = [
-            float(self.status),
-            float(self.wall_ms),
-            float(self.cpu_ms),
-            *(float(units.get(u, 0)) for u in UNITS),
-        ]
+        # JSON numbers, which JS reads as doubles; map() keeps the per-unit lookups out of Python frames.
+        doubles = [self.status, self.wall_ms, self.cpu_ms, *map(self.units.get, UNITS, _ZEROS)]
         return {"indexes": [self.worker], "blobs": blobs, "doubles": doubles}  # in BLOBS' and DOUBLES' order
 
 

@@ -16,25 +16,20 @@ _BODYLESS = ("GET", "HEAD", "OPTIONS")
 
 
 async def read_request(request: Any) -> HttpRequest:
-    """A `workers.Request` as plain data, its headers compared without case."""
-    headers = Headers(header_pairs(request.js_object))
-    method = method_of(request)
-    body = b"" if method in _BODYLESS else await request.bytes()
-    return HttpRequest(method, request.url, headers, body, request_id_from(headers))
-
-
-def method_of(request: Any) -> str:
-    """The method exactly as the client sent it.
-
-    `workers.Request.method` looks the method up in `http.HTTPMethod` and raises KeyError
-    for any other (PROPFIND, PURGE, a made-up token), on Cloudflare too; the JS request
-    underneath carries it as sent, so the app can answer 501 instead of crashing.
-    """
-    return str(request.js_object.method)
+    """A `workers.Request` as plain data, its headers compared without case. Read from the
+    JS request underneath, once each: the SDK's properties add a Python layer per read."""
+    js_request = request.js_object
+    headers = Headers(header_pairs(js_request))
+    # The method exactly as the client sent it: `workers.Request.method` looks it up in
+    # `http.HTTPMethod` and raises KeyError for any other (PROPFIND, PURGE, a made-up token),
+    # on Cloudflare too, where the app answers 501 instead.
+    method = str(js_request.method)
+    body = b"" if method in _BODYLESS else (await js_request.arrayBuffer()).to_bytes()
+    return HttpRequest(method, str(js_request.url), headers, body, request_id_from(headers))
 
 
 def write_response(response: HttpResponse) -> Any:
-    return js_response(response.status, response.body, list(response.headers.items()))
+    return js_response(response.status, response.body, response.headers.pairs())
 
 
 Build = Callable[[Any], WorkerApp[Any]]

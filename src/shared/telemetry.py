@@ -14,9 +14,9 @@ mitigation), so there `cpu_ms` reads close to 0 and the platform's own CPU time 
 Logs, Workers Metrics) is the figure to trust; locally and in the benchmark it is measured.
 """
 
-import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar, Token
+from time import perf_counter
 from typing import Any, Protocol, TypeVar
 
 from shared import tracing
@@ -35,38 +35,28 @@ class Usage:
     """One unit of work in one worker: its span, and what it spent so far (the adapters add
     to it as they go). A plain slotted class: one is made per request, in Pyodide."""
 
-    __slots__ = ("_inflight", "_since", "counts", "span", "started", "timings", "waited_ms")
+    __slots__ = ("counts", "inflight", "span", "started", "timings", "waited_ms", "waiting_since")
 
     def __init__(self, span: Span) -> None:
         self.span = span
-        self.started = time.perf_counter()
+        self.started = perf_counter()
         self.counts = dict(_NO_UNITS)
         self.waited_ms = 0.0
         self.timings: list[str] = []  # Server-Timing entries of the workers it called
-        self._inflight = 0
-        self._since = 0.0
-
-    def begin_wait(self) -> None:
-        if self._inflight == 0:
-            self._since = time.perf_counter()
-        self._inflight += 1
-
-    def end_wait(self) -> None:
-        """Calls in flight together (an asyncio.gather) count once: the union of their spans."""
-        self._inflight -= 1
-        if self._inflight == 0:
-            self.waited_ms += (time.perf_counter() - self._since) * 1000
+        self.inflight = 0  # binding calls in flight (`awaited`)
+        self.waiting_since = 0.0
 
     @property
     def wall_ms(self) -> float:
-        return (time.perf_counter() - self.started) * 1000
+        return (perf_counter() - self.started) * 1000
 
     def point(self, wall: float | None = None, **fields: Any) -> DataPoint:
         """The data point of this unit of work, its wall time `wall` (default: until now)."""
         wall = self.wall_ms if wall is None else wall
+        cpu = wall - self.waited_ms
         return DataPoint(
             wall_ms=round(wall, 2),
-            cpu_ms=round(max(0.0, wall - self.waited_ms), 2),
+            cpu_ms=round(cpu, 2) if cpu > 0 else 0.0,
             trace_id=self.span.trace_id,
             units=self.counts,
             **fields,
@@ -84,15 +74,22 @@ def count(unit: str, n: int = 1) -> None:
 
 
 async def awaited(call: Awaitable[T]) -> T:
-    """Await a binding call, its time counted as waiting, not as the worker's CPU."""
+    """Await a binding call, its time counted as waiting, not as the worker's CPU.
+
+    Calls in flight together (an asyncio.gather) count once: the union of their spans.
+    Written out inline (no helper calls): it wraps every binding call, in Pyodide."""
     usage = _usage.get()
     if usage is None:
         return await call
-    usage.begin_wait()
+    if usage.inflight == 0:
+        usage.waiting_since = perf_counter()
+    usage.inflight += 1
     try:
         return await call
     finally:
-        usage.end_wait()
+        usage.inflight -= 1
+        if usage.inflight == 0:
+            usage.waited_ms += (perf_counter() - usage.waiting_since) * 1000
 
 
 def note_timing(server_timing: str) -> None:
@@ -148,8 +145,8 @@ def _leave(tokens: Tokens) -> None:
 
 def server_timing(span: Span, worker: str, wall_ms: float, callees: list[str]) -> str:
     """`traceparent;desc="..."`, then one `<worker>;dur=<ms>` per worker that handled the request."""
-    entries = [f'{tracing.TRACEPARENT};desc="{span.traceparent}"', f"{worker};dur={wall_ms:.1f}", *callees]
-    return ", ".join(entries)
+    own = f'{tracing.TRACEPARENT};desc="{span.traceparent}", {worker};dur={wall_ms:.1f}'
+    return ", ".join((own, *callees)) if callees else own
 
 
 class Telemetry:
@@ -209,9 +206,9 @@ class Telemetry:
 
     @staticmethod
     async def _bare(request: HttpRequest, handle: Callable[[HttpRequest], Awaitable[HttpResponse]]) -> HttpResponse:
-        started = time.perf_counter()
+        started = perf_counter()
         response = await handle(request)
-        duration = round((time.perf_counter() - started) * 1000, 2)
+        duration = round((perf_counter() - started) * 1000, 2)
         route = request.route or "-"
         request.log.info(
             "request",

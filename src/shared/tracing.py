@@ -10,7 +10,7 @@ request, message and scheduled run, and the adapters hand it on.
 import random
 import re
 from contextvars import ContextVar, Token
-from dataclasses import dataclass
+from typing import NamedTuple
 
 TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
@@ -26,31 +26,34 @@ _ZERO_SPAN = "0" * 16
 MAX_TRACESTATE_CHARS = 512  # the spec lets vendors drop a longer one rather than truncate it
 
 
-@dataclass(frozen=True)
 class Span:
-    """One unit of work's place in a trace: its own span id, the caller's span (if any)."""
+    """One unit of work's place in a trace: its own span id, the caller's span (if any).
 
-    trace_id: str
-    span_id: str
-    parent_id: str | None = None
-    flags: int = SAMPLED
-    tracestate: str = ""
+    A slotted class whose `traceparent` is formatted once: one is made per unit of work and
+    read by every hop, log line and `Server-Timing` header of it, in Pyodide. Treat it as
+    immutable."""
 
-    @property
-    def traceparent(self) -> str:
-        """This span as the `traceparent` a callee continues (always version 00, which we speak)."""
-        return f"00-{self.trace_id}-{self.span_id}-{self.flags:02x}"
+    __slots__ = ("flags", "parent_id", "span_id", "trace_id", "traceparent", "tracestate")
+
+    def __init__(
+        self, trace_id: str, span_id: str, parent_id: str | None = None, flags: int = SAMPLED, tracestate: str = ""
+    ) -> None:
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self.parent_id = parent_id
+        self.flags = flags
+        self.tracestate = tracestate
+        # This span as the `traceparent` a callee continues (always version 00, which we speak).
+        self.traceparent = f"00-{trace_id}-{span_id}-{flags:02x}"
 
     def headers(self) -> dict[str, str]:
         """The headers that hand this trace to an HTTP callee."""
-        headers = {TRACEPARENT: self.traceparent}
         if self.tracestate:
-            headers[TRACESTATE] = self.tracestate
-        return headers
+            return {TRACEPARENT: self.traceparent, TRACESTATE: self.tracestate}
+        return {TRACEPARENT: self.traceparent}
 
 
-@dataclass(frozen=True)
-class TraceParent:
+class TraceParent(NamedTuple):
     """A valid incoming `traceparent`: the caller's trace, span and flags."""
 
     trace_id: str

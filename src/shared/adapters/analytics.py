@@ -28,13 +28,13 @@ class AnalyticsDataset(DataPointSink):
     """An `[[analytics_engine_datasets]]` binding."""
 
     def __init__(self, binding: Any, log: Logger) -> None:
-        self._dataset = js_binding(binding)
+        self._write_data_point = js_binding(binding).writeDataPoint  # the JS method, looked up once
         self._log = log
 
     def write(self, point: DataPoint) -> None:
         """Never fails the unit of work it describes: a refused point is a warning in the log."""
         try:
-            self._dataset.writeDataPoint(json_to_js(point.as_analytics_engine()))
+            self._write_data_point(json_to_js(point.as_analytics_engine()))
         except Exception as error:  # noqa: BLE001 - metrics must not break the request they measure
             self._log.warning("data point not written", error=repr(error), kind=point.kind, route=point.route)
 

@@ -11,6 +11,8 @@ import hmac
 import secrets
 import sys
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 ITERATIONS = 100_000
 SALT_BYTES = 16
@@ -39,18 +41,23 @@ async def pbkdf2_sha256(password: str, salt: bytes, iterations: int, length: int
 
 async def _webcrypto_pbkdf2(secret: bytes, salt: bytes, iterations: int, length: int) -> bytes:
     """`crypto.subtle.deriveBits` over the JS boundary; imported lazily (absent in CPython)."""
+    from pyodide.ffi import to_js
+
+    subtle, usages, from_entries = _webcrypto()
+    key = await subtle.importKey("raw", to_js(secret), "PBKDF2", False, usages)
+    params = {"name": "PBKDF2", "hash": "SHA-256", "salt": salt, "iterations": iterations}
+    bits = await subtle.deriveBits(to_js(params, dict_converter=from_entries), key, length * 8)
+    return bytes(bits.to_bytes())
+
+
+@cache
+def _webcrypto() -> tuple[Any, Any, Any]:
+    """`crypto.subtle`, the key usages and `Object.fromEntries`, looked up once per isolate
+    (each attribute of a JS object read from Python crosses into JS)."""
     import js
     from pyodide.ffi import to_js
 
-    subtle = js.crypto.subtle
-    usages = to_js(["deriveBits"])
-    key = await subtle.importKey("raw", to_js(secret), "PBKDF2", False, usages)
-    params = to_js(
-        {"name": "PBKDF2", "hash": "SHA-256", "salt": to_js(salt), "iterations": iterations},
-        dict_converter=js.Object.fromEntries,
-    )
-    bits = await subtle.deriveBits(params, key, length * 8)
-    return bytes(bits.to_bytes())
+    return js.crypto.subtle, to_js(["deriveBits"]), js.Object.fromEntries
 
 
 class Pbkdf2Hasher:
