@@ -41,7 +41,7 @@ function meterWebCrypto() {
     const original = subtle[name].bind(subtle);
     subtle[name] = (...args) => {
       const started = performance.now();
-      return awaited(original(...args)).finally(() => (webcrypto.ms += ms(started)));
+      return awaited(() => original(...args)).finally(() => (webcrypto.ms += ms(started)));
     };
   }
 }

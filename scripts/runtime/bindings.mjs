@@ -34,14 +34,14 @@ const BINDING_METHODS = {
   WorkerQueue: ["send", "sendBatch"],
   Ratelimit: ["limit"],
 };
-const STATEMENT_METHODS = ["first", "all", "run", "raw"];
 
-/** The `{sql, params}` behind each statement facade, for D1's batch, which takes facades back. */
-const STATEMENTS = new WeakMap();
+/** One class per name, made once: a class made per call (a D1 statement is two) costs V8 far more. */
+const NAMED = new Map();
 
 /** A plain object named `name` with `methods`. */
 export function facade(name, methods) {
-  const Named = { [name]: class {} }[name];
+  let Named = NAMED.get(name);
+  if (!Named) NAMED.set(name, (Named = { [name]: class {} }[name]));
   return Object.assign(new Named(), methods);
 }
 
@@ -63,35 +63,76 @@ function d1Units(results) {
   return units;
 }
 
-/** `names` as methods that run `binding`'s methods in the shim, each after `check` (injected faults). */
-function remote(channel, binding, names, check = () => {}, statement = undefined, kind = undefined) {
-  const call = (method) => (...args) => {
-    check();
-    return awaited(channel.call(binding, method, args, statement)).then((answer) => {
-      const units = UNITS[kind]?.(method, args, answer);
-      if (units) tally(units);
-      return answer;
-    });
-  };
+/** One binding call run in the shim over `channel`, after `check` (injected faults); its units tallied. */
+function callRemote(channel, binding, method, args, check, statement, kind) {
+  check();
+  return awaited(() => channel.call(binding, method, args, statement)).then((answer) => {
+    const units = UNITS[kind]?.(method, args, answer);
+    if (units) tally(units);
+    return answer;
+  });
+}
+
+/** `names` as methods that run `binding`'s methods in the shim. */
+function remote(channel, binding, names, check = () => {}, kind = undefined) {
+  const call = (method) => (...args) => callRemote(channel, binding, method, args, check, undefined, kind);
   return Object.fromEntries(names.map((method) => [method, call(method)]));
 }
 
-function statementFacade(channel, binding, check, sql, params) {
-  const object = facade("D1PreparedStatement", {
-    ...remote(channel, binding, STATEMENT_METHODS, check, { sql, params }, "D1PreparedStatement"),
-    bind: (...values) => statementFacade(channel, binding, check, sql, values),
-  });
-  STATEMENTS.set(object, { sql, params });
-  return object;
+/**
+ * A D1 statement: its SQL and parameters, run in the shim. A class (its methods shared),
+ * since Python makes two per query (`prepare`, then `bind`).
+ */
+class D1PreparedStatement {
+  #channel;
+  #binding;
+  #check;
+  #statement;
+
+  constructor(channel, binding, check, sql, params) {
+    this.#channel = channel;
+    this.#binding = binding;
+    this.#check = check;
+    this.#statement = { sql, params };
+  }
+
+  /** The `{sql, params}` of `statement`, for D1's batch, which takes statements back. */
+  static parts(statement) {
+    return statement.#statement;
+  }
+
+  bind(...values) {
+    return new D1PreparedStatement(this.#channel, this.#binding, this.#check, this.#statement.sql, values);
+  }
+
+  #run(method, args) {
+    return callRemote(this.#channel, this.#binding, method, args, this.#check, this.#statement, "D1PreparedStatement");
+  }
+
+  first(...args) {
+    return this.#run("first", args);
+  }
+
+  all(...args) {
+    return this.#run("all", args);
+  }
+
+  run(...args) {
+    return this.#run("run", args);
+  }
+
+  raw(...args) {
+    return this.#run("raw", args);
+  }
 }
 
 function d1Facade(channel, binding, check) {
-  const methods = remote(channel, binding, BINDING_METHODS.D1Database, check, undefined, "D1Database");
+  const methods = remote(channel, binding, BINDING_METHODS.D1Database, check, "D1Database");
   const batch = methods.batch;
   return facade("D1Database", {
     ...methods,
-    prepare: (sql) => statementFacade(channel, binding, check, sql, []),
-    batch: (statements) => batch(Array.from(statements, (s) => STATEMENTS.get(s))),
+    prepare: (sql) => new D1PreparedStatement(channel, binding, check, sql, []),
+    batch: (statements) => batch(Array.from(statements, D1PreparedStatement.parts)),
   });
 }
 
@@ -145,7 +186,7 @@ function serviceFacade(serve, check) {
     fetch: (input, init) => {
       check();
       tally({ subrequests: 1 });
-      return awaited(serve(new Request(input, init)));
+      return awaited(() => serve(new Request(input, init)));
     },
   });
 }
@@ -164,7 +205,7 @@ function assetsFacade(name, fetcher) {
   return facade("Fetcher", {
     fetch: (input, init) => {
       if (!fetcher) return Promise.reject(new Error(`${name}: no asset server in this system`));
-      return awaited(fetcher.fetch(input, init).then(toNodeResponse));
+      return awaited(() => fetcher.fetch(input, init).then(toNodeResponse));
     },
   });
 }
@@ -185,7 +226,7 @@ export function pythonEnv(spec, { channel, serve, faults, analytics, assets = un
     for (const [name, target] of Object.entries(names ?? {})) env[name] = make(name, target);
   };
   const d1Check = () => faults.checkD1(spec.name);
-  const plain = (kind) => (name) => facade(kind, remote(channel, name, BINDING_METHODS[kind], undefined, undefined, kind));
+  const plain = (kind) => (name) => facade(kind, remote(channel, name, BINDING_METHODS[kind], undefined, kind));
   wrap(workerOptions.kvNamespaces, plain("KvNamespace"));
   wrap(workerOptions.d1Databases, (name) => d1Facade(channel, name, d1Check));
   wrap(workerOptions.queueProducers, plain("WorkerQueue"));

@@ -38,13 +38,21 @@ export function tally(counts) {
 }
 
 /**
- * A binding call's promise, its time counted as waiting for the event that made it.
+ * A binding call, `start()` making it, its time counted as waiting for the event that
+ * makes it, from before `start` runs: the call's own dispatch (the local bindings'
+ * serialising and sending) stands in for the platform's, which is not the worker's Python.
  * Calls in flight together (an `asyncio.gather`) count once: the union of their spans.
  */
-export function awaited(promise) {
+export function awaited(start) {
   const meter = current.getStore();
-  if (!meter) return promise;
+  if (!meter) return start();
   if (meter.inflight++ === 0) meter.since = performance.now();
+  let promise;
+  try {
+    promise = Promise.resolve(start());
+  } catch (error) {
+    promise = Promise.reject(error);
+  }
   return promise.finally(() => {
     if (--meter.inflight === 0) meter.waited += performance.now() - meter.since;
   });

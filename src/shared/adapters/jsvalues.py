@@ -18,6 +18,7 @@ jsnull: Any = None
 to_js: Any = None
 # JS functions looked up once: reading an attribute of a JS object crosses into JS each time.
 _parse_json: Any = None
+_stringify_json: Any = None
 _from_entries: Any = None
 _array_from: Any = None
 _new_response: Any = None
@@ -25,8 +26,9 @@ if sys.platform == "emscripten":
     import js
     from pyodide.ffi import jsnull, to_js
 
-    _parse_json, _from_entries, _array_from, _new_response = (
+    _parse_json, _stringify_json, _from_entries, _array_from, _new_response = (
         js.JSON.parse,
+        js.JSON.stringify,
         js.Object.fromEntries,
         js.Array.from_,
         js.Response.new,
@@ -65,7 +67,7 @@ def to_python(value: Any) -> Any:
         return None
     if not hasattr(value, "to_py"):
         return value
-    return json.loads(js.JSON.stringify(value)) if js is not None else value.to_py()
+    return json.loads(_stringify_json(value)) if js is not None else value.to_py()
 
 
 def js_response(status: int, body: bytes, headers: list[tuple[str, str]]) -> Any:

@@ -5,6 +5,7 @@ write, so it only ever holds copies that D1 can rebuild (cache-aside).
 """
 
 import json
+from functools import lru_cache
 from typing import Any, Protocol
 
 from shared.adapters.jsvalues import js_binding, to_js_value, to_python
@@ -29,11 +30,12 @@ class WorkersKv(KvCache):
     a str or null, `put` takes options."""
 
     def __init__(self, binding: Any) -> None:
-        self._kv = js_binding(binding)
+        kv = js_binding(binding)
+        self._get, self._put, self._delete = kv.get, kv.put, kv.delete  # looked up once, not per call
 
     async def get_json(self, key: str) -> dict[str, Any] | None:
         count("kv_reads")
-        text = to_python(await awaited(self._kv.get(key)))
+        text = to_python(await awaited(self._get(key)))
         if not isinstance(text, str):
             return None
         try:
@@ -45,9 +47,14 @@ class WorkersKv(KvCache):
     async def put_json(self, key: str, value: dict[str, Any], ttl_seconds: int) -> None:
         text = encode_json(value)
         count("kv_writes")
-        options = to_js_value({"expirationTtl": max(MIN_TTL_SECONDS, int(ttl_seconds))})
-        await awaited(self._kv.put(key, text, options))
+        await awaited(self._put(key, text, _put_options(max(MIN_TTL_SECONDS, int(ttl_seconds)))))
 
     async def delete(self, key: str) -> None:
         count("kv_deletes")
-        await awaited(self._kv.delete(key))
+        await awaited(self._delete(key))
+
+
+@lru_cache(maxsize=16)
+def _put_options(ttl_seconds: int) -> Any:
+    """`put`'s options for a TTL, made once per TTL (a service uses one or two): KV only reads them."""
+    return to_js_value({"expirationTtl": ttl_seconds})
