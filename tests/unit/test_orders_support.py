@@ -70,11 +70,11 @@ class WebhookReceiver:
         self.error: Exception | None = None
         self.posts: list[tuple[str, str, dict[str, str]]] = []
 
-    async def __call__(self, url: str, body: str, headers: dict[str, str]) -> int:
+    async def __call__(self, url: str, body: str, headers: dict[str, str]) -> tuple[int, str]:
         self.posts.append((url, body, headers))
         if self.error is not None:
             raise self.error
-        return self.status
+        return self.status, ""
 
 
 class YieldingDatabase:

@@ -65,7 +65,7 @@ def test_a_slow_receiver_times_out() -> None:
 
         async def hang(*_):
             await asyncio.sleep(5)
-            return 200
+            return 200, ""
 
         with pytest.raises(DeliveryFailed, match="did not answer"):
             await WebhookNotifier("https://hook.test/x", "s3cret", hang, timeout_seconds=0.01).notify(EVENT)

@@ -224,7 +224,7 @@ def test_a_webhook_attempt_carries_the_trace_as_a_header_not_in_its_body():
 
     async def transport(url, body, headers):
         calls.append((body, headers))
-        return 204
+        return 204, ""
 
     notifier = WebhookNotifier("https://hook.invalid", "s" * 32, transport)
     body = {"type": "order.created", "id": "evt_1", "traceparent": INCOMING}

@@ -9,9 +9,10 @@ The local runtime answers the same request on a loopback door (README, "Metrics"
 
 import json
 import re
-from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
+from shared.adapters.fetch import Post, post
 from shared.adapters.jsvalues import js_binding, json_to_js
 from shared.config import ConfigError, env_str
 from shared.logging import Logger
@@ -19,9 +20,6 @@ from shared.metrics import BINDING, DATASET, DataPoint
 from shared.telemetry import DataPointSink, Telemetry, awaited, count
 
 CLOUDFLARE_API = "https://api.cloudflare.com/client/v4"
-
-# (url, body, headers) -> (HTTP status, body text). The runtime's is `workers.fetch`; tests pass a fake.
-SqlTransport = Callable[[str, str, dict[str, str]], Awaitable[tuple[int, str]]]
 
 
 class AnalyticsDataset(DataPointSink):
@@ -43,14 +41,6 @@ class SqlApiError(Exception):
     """The SQL API refused the query or could not be reached; the message is safe to log."""
 
 
-async def workers_sql_transport(url: str, body: str, headers: dict[str, str]) -> tuple[int, str]:
-    """POST with the runtime's fetch; imported lazily so CPython tests never load the SDK."""
-    from workers import fetch
-
-    response = await fetch(url, method="POST", headers=headers, body=body)
-    return int(response.status), str(await response.text())
-
-
 class AnalyticsSql:
     """The Analytics Engine SQL API of one account, with a token that may only read analytics."""
 
@@ -60,7 +50,7 @@ class AnalyticsSql:
         token: str,
         dataset: str = DATASET,
         api_base: str = CLOUDFLARE_API,
-        transport: SqlTransport | None = None,
+        transport: Post | None = None,
     ) -> None:
         """`dataset`: the table the queries read (each environment writes its own)."""
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", dataset):
@@ -68,7 +58,7 @@ class AnalyticsSql:
         self.dataset = dataset
         self.url = f"{api_base.rstrip('/')}/accounts/{account_id}/analytics_engine/sql"
         self._token = token
-        self._transport = transport or workers_sql_transport
+        self._transport = transport or partial(post, read_body=True)  # the answer is the rows
 
     async def query(self, sql: str) -> list[dict[str, Any]]:
         """The rows of `sql` (`FORMAT JSON` is the API's default answer)."""

@@ -12,17 +12,14 @@ import asyncio
 import hashlib
 import hmac
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from shared.adapters.fetch import Post, post
 from shared.telemetry import awaited, count, trace_headers, without_trace
 
 SIGNATURE_HEADER = "X-Signature"
 EVENT_ID_HEADER = "X-Event-Id"
 DEFAULT_TIMEOUT_SECONDS = 10.0
-
-# (url, body, headers) -> HTTP status. The runtime's is `workers.fetch`; tests pass a fake.
-Transport = Callable[[str, str, dict[str, str]], Awaitable[int]]
 
 
 class DeliveryFailed(Exception):
@@ -50,20 +47,12 @@ def encode_event(event: dict[str, Any]) -> str:
     return json.dumps(event, separators=(",", ":"), sort_keys=True)
 
 
-async def workers_transport(url: str, body: str, headers: dict[str, str]) -> int:
-    """POST with the runtime's fetch; imported lazily so CPython tests never load the SDK."""
-    from workers import fetch
-
-    response = await fetch(url, method="POST", headers=headers, body=body)
-    return int(response.status)
-
-
 class WebhookNotifier(Notifier):
     def __init__(
         self,
         url: str,
         secret: str,
-        transport: Transport = workers_transport,
+        transport: Post = post,  # the receiver's answer is never read
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         secret_name: str = "WEBHOOK_SECRET",
     ) -> None:
@@ -91,7 +80,7 @@ class WebhookNotifier(Notifier):
         body, headers = self.request_for(event)
         try:
             count("subrequests")
-            status = await awaited(asyncio.wait_for(self._transport(self.url, body, headers), self._timeout))
+            status, _ = await awaited(asyncio.wait_for(self._transport(self.url, body, headers), self._timeout))
         except TimeoutError:
             raise DeliveryFailed(f"webhook did not answer within {self._timeout:g} s") from None
         except Exception as error:
