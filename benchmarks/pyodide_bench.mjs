@@ -8,8 +8,12 @@
 // --requests: measured requests per route and framework (default 2000); --warmup: unmeasured
 // ones before them (default 200, at most --requests); --memory-requests: requests each worker
 // serves before its last heap sample (default 5 x --requests, so 10,000), with one at half
-// way. Requests run strictly one at a time, the three frameworks interleaved request by
-// request, so machine noise falls on all of them alike. scripts/bench runs it.
+// way. Requests run strictly one at a time, the frameworks interleaved request by request
+// (the order rotating, so none always goes first), so machine noise falls on all of them
+// alike. The ratios and telemetry's overhead are taken per round of ROUND_REQUESTS
+// requests (each round's p50s against each other) and reported as the median over the
+// rounds, so a busy spell on a shared machine moves a few rounds, not the figure.
+// scripts/bench runs it.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -22,6 +26,8 @@ const FRAMEWORKS = ["ours", "bare", "fastapi", "floor"];
 /** Orders in the table for the scaling measurement, and requests per route at each size. */
 const SCALING_SIZES = [100, 10_000];
 const SCALING_REQUESTS = 20;
+/** Measured requests per framework in one round; each round gives one ratio and one overhead per worker. */
+const ROUND_REQUESTS = 50;
 /** The floor answers every route with the same 200. */
 const FLOOR_ROUTE = { status: 200 };
 /** Settings for the benchmark: a signing secret, and a profile TTL longer than any run (hits must stay hits). */
@@ -30,8 +36,11 @@ const VARS = { JWT_SECRET: "pyodide-bench-secret-0123456789abcdef", PROFILE_CACH
 const MEMORY_MIX = ["health", "user_miss", "user_hit", "order_create", "orders_list"];
 const METHOD =
   "Per request, the wall time of each worker's fetch minus the time its awaited binding calls " +
-  "(KV, D1, queues, rate limiter, service bindings, WebCrypto) took to settle; a service binding's " +
-  "target is metered as its own worker, in-process, one request at a time.";
+  "(KV, D1, queues, rate limiter, service bindings, WebCrypto) took, from their dispatch to their " +
+  "settling; a service binding's target is metered as its own worker, in-process, one request at a " +
+  "time. Ours, ours with TELEMETRY=off, FastAPI and the floor run interleaved request by request in a " +
+  `rotating order; ratios and telemetry's overhead are medians over rounds of ${ROUND_REQUESTS} requests ` +
+  "of each round's p50s (p99 ratios: of the pooled p99s).";
 
 function options() {
   const { values } = parseArgs({
@@ -65,7 +74,25 @@ function percentiles(values) {
   return { p50_ms: at(0.5), p99_ms: at(0.99) };
 }
 
-const ratio = (a, b) => ({ p50: round(a.p50_ms / b.p50_ms), p99: round(a.p99_ms / b.p99_ms) });
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
+/** The p50 of `values` within each round (`rounds[i]` is the round of `values[i]`), round by round. */
+function roundP50s(values, rounds) {
+  const byRound = [];
+  values.forEach((value, i) => (byRound[rounds[i]] ??= []).push(value));
+  return byRound.map((inRound) => percentiles(inRound).p50_ms);
+}
+
+/** a/b of two series of samples: p50 as the median over rounds of the rounds' p50 ratios; p99 of the pooled p99s. */
+function ratio(a, b, rounds) {
+  const bP50s = roundP50s(b, rounds);
+  const perRound = roundP50s(a, rounds).map((p50, r) => p50 / bP50s[r]);
+  return { p50: round(median(perRound)), p99: round(percentiles(a).p99_ms / percentiles(b).p99_ms) };
+}
 
 /** One request of `route` to `group`'s front worker, checked; its CPU split into front and services. */
 async function once(bench, seeded, key, group, { strict }) {
@@ -98,8 +125,12 @@ async function latency(bench, seeded, { requests, warmup }) {
     process.stderr.write(`bench: ${key}\n`);
     for (let i = 0; i < warmup; i++) for (const group of FRAMEWORKS) await once(bench, seeded, key, group, { strict: false });
     const samples = Object.fromEntries(FRAMEWORKS.map((g) => [g, { gateway: [], service: [], total: [], roles: {}, units: {} }]));
+    const rounds = [];
+    const lastRound = Math.max(0, Math.floor(requests / ROUND_REQUESTS) - 1); // a short tail joins the last round
     for (let i = 0; i < requests; i++) {
-      for (const group of FRAMEWORKS) {
+      rounds.push(Math.min(lastRound, Math.floor(i / ROUND_REQUESTS)));
+      const first = i % FRAMEWORKS.length;
+      for (const group of [...FRAMEWORKS.slice(first), ...FRAMEWORKS.slice(0, first)]) {
         const cpu = await once(bench, seeded, key, group, { strict: true });
         for (const part of ["gateway", "service", "total"]) samples[group][part].push(cpu[part]);
         for (const [role, ms] of Object.entries(cpu.usage)) (samples[group].roles[role] ??= []).push(ms);
@@ -107,35 +138,42 @@ async function latency(bench, seeded, { requests, warmup }) {
         if (key === "login" && group !== "floor") pbkdf2.push(cpu.webcryptoMs);
       }
     }
-    routes[key] = summarise(ROUTES[key].label, samples, requests);
+    routes[key] = summarise(ROUTES[key].label, samples, requests, rounds);
   }
   return { routes, pbkdf2: percentiles(pbkdf2) };
 }
 
-function summarise(label, samples, requests) {
-  const split = (s) => ({
+/** One framework's figures: percentiles per part and per worker, mean units; `samples` keeps the raw values for the rounds. */
+function split(s, requests) {
+  return {
     gateway: percentiles(s.gateway),
     service: percentiles(s.service),
     total: percentiles(s.total),
     workers: Object.fromEntries(Object.entries(s.roles).map(([role, values]) => [role, percentiles(values)])),
     units: meanUnits(s.units, requests),
-  });
-  const ours = split(samples.ours);
-  const bare = split(samples.bare);
-  const fastapi = split(samples.fastapi);
+  };
+}
+
+function summarise(label, samples, requests, rounds) {
+  const [ours, bare, fastapi] = [samples.ours, samples.bare, samples.fastapi].map((s) => split(s, requests));
   const floor = percentiles(samples.floor.total);
-  // Telemetry's cost per worker: p50 with it minus p50 without it (TELEMETRY=off), same requests interleaved.
-  const telemetry = Object.fromEntries(Object.keys(ours.workers).map((role) => [role, round(ours.workers[role].p50_ms - (bare.workers[role]?.p50_ms ?? 0))]));
+  // Telemetry's cost per worker: per round, p50 with it minus p50 without it (TELEMETRY=off); the median over rounds.
+  const overhead = (role) => {
+    const off = roundP50s(samples.bare.roles[role] ?? [], rounds);
+    return round(median(roundP50s(samples.ours.roles[role], rounds).map((p50, r) => p50 - (off[r] ?? 0))));
+  };
+  const total = (group) => samples[group].total;
   return {
     label,
     ours,
     telemetry_off: bare,
     fastapi,
     floor,
-    telemetry_overhead_p50_ms: telemetry,
-    ratio_to_fastapi: ratio(ours.total, fastapi.total),
-    ratio_off_to_fastapi: ratio(bare.total, fastapi.total),
-    ratio_to_floor: ratio(ours.total, floor),
+    rounds: rounds[rounds.length - 1] + 1,
+    telemetry_overhead_p50_ms: Object.fromEntries(Object.keys(ours.workers).map((role) => [role, overhead(role)])),
+    ratio_to_fastapi: ratio(total("ours"), total("fastapi"), rounds),
+    ratio_off_to_fastapi: ratio(total("bare"), total("fastapi"), rounds),
+    ratio_to_floor: ratio(total("ours"), total("floor"), rounds),
   };
 }
 
@@ -237,6 +275,7 @@ async function main() {
         load_average_1m: { start: round(loadAtStart), end: round(os.loadavg()[0]) },
         requests_per_route: opts.requests,
         warmup_per_route: opts.warmup,
+        requests_per_round: ROUND_REQUESTS,
         memory_requests: { half, full: opts.memoryRequests },
         method: METHOD,
         blocks: "gc-tracked Python objects after gc.collect() (sys.getallocatedblocks() is 0 in Pyodide 314)",

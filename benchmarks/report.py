@@ -85,7 +85,8 @@ def route_table(results: dict[str, Any]) -> list[str]:
 
 
 def overhead_table(results: dict[str, Any]) -> list[str]:
-    """Telemetry's cost per worker (p50 with it minus p50 with TELEMETRY=off), and the ratios to FastAPI both ways."""
+    """Telemetry's cost per worker (per round, p50 with it minus p50 with TELEMETRY=off; the median
+    over rounds), and the ratios to FastAPI both ways."""
     header = ["route", "telemetry overhead per worker, p50 ms", "ours/FastAPI (telemetry on)", "ours/FastAPI (off)"]
     rows = []
     for route in results["routes"].values():
@@ -206,7 +207,10 @@ def results_section(results: dict[str, Any]) -> str:
     lines = [
         f"Pyodide {meta['pyodide']} (Python {meta['python']}), Node {meta['node']}, {meta['cpu_model']} "
         f"({meta.get('cpus', '?')} cores, load average {load.get('start', '?')} at the start, {load.get('end', '?')} "
-        f"at the end); {meta['requests_per_route']} measured requests per route and framework.",
+        f"at the end); {meta['requests_per_route']} measured requests per route and framework, interleaved "
+        "request by request in a rotating order. Ratios and telemetry's overhead are medians over rounds of "
+        f"{meta.get('requests_per_round', '?')} requests, each round comparing its own p50s (p99 ratios: "
+        "of the pooled p99s); the p50 / p99 columns pool every request.",
         "",
         "### Python CPU per request, ms (p50 / p99)",
         "",
