@@ -31,10 +31,9 @@ class D1(Database):
 
     def __init__(self, binding: Any) -> None:
         self._db = js_binding(binding)
-        self._prepare_js = self._db.prepare  # looked up once, not per statement
 
     def _prepare(self, sql: str, params: tuple[Any, ...]) -> Any:
-        statement = self._prepare_js(sql)
+        statement = self._db.prepare(sql)
         return statement.bind(*map(to_js_value, params)) if params else statement
 
     async def all(self, sql: str, *params: Any) -> list[Row]:
