@@ -1,7 +1,7 @@
 // Assembles what one worker uploads: dist/<worker>/ holds src/<worker>, src/shared and
 // src/contracts (Python sources only), and nothing of the other workers. For the gateway
 // it also assembles its static assets, dist/public/ ([assets] in wrangler.toml): the
-// pages' own files from src/pages, and Swagger UI copied from node_modules.
+// pages' own files from src/pages, and Swagger UI and uPlot copied from node_modules.
 //
 // Python Workers upload every .py under `base_dir`, and wrangler does not follow
 // symlinked folders there, so one copy of the shared code in src/ reaches three
@@ -9,9 +9,10 @@
 // (`[build] command`, before `dev` and `deploy`), and the local runtime runs the same
 // command, so both load exactly what a deploy would ship.
 //
-// Why the renderer is copied here and not committed: package-lock.json pins its exact
-// version and integrity hash, `npm ci` checks them, an upgrade is a one-line change, and
-// 1.8 MB of minified third-party code stays out of the history and the reviews.
+// Why the renderer and the charts are copied here and not committed: package-lock.json
+// pins their exact versions and integrity hashes, `npm ci` checks them, an upgrade is a
+// one-line change, and 1.9 MB of minified third-party code stays out of the history and
+// the reviews.
 //
 //   node scripts/assemble.mjs users
 import fs from "node:fs";
@@ -31,6 +32,12 @@ const ASSETS = {
         from: "node_modules/swagger-ui-dist",
         to: "docs/vendor/swagger-ui",
         files: ["swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png", "LICENSE", "NOTICE"],
+      },
+      {
+        // The minified build (22 KB gzipped; the package ships its ES module unminified, 42 KB).
+        from: "node_modules/uplot",
+        to: "admin/vendor/uplot",
+        files: ["dist/uPlot.iife.min.js", "dist/uPlot.min.css", "LICENSE"],
       },
     ],
   },
@@ -74,7 +81,7 @@ if (assets) {
           console.error(`assemble: ${path.relative(ROOT, source)} is missing; run scripts/setup (npm ci) first`);
           process.exit(1);
         }
-        fs.copyFileSync(source, path.join(staging, to, file));
+        fs.copyFileSync(source, path.join(staging, to, path.basename(file)));
       }
     }
   });

@@ -52,6 +52,7 @@ class RouteMetrics(BaseModel):
 class MinuteMetrics(BaseModel):
     minute: Timestamp
     requests: int
+    errors_4xx: Annotated[int, Field(description="4xx answers")]
     errors: Annotated[int, Field(description="5xx answers")]
     p95_ms: float
 
@@ -59,5 +60,7 @@ class MinuteMetrics(BaseModel):
 class MetricsReport(BaseModel):
     window_minutes: int
     routes: list[RouteMetrics]
-    series: Annotated[list[MinuteMetrics], Field(description="The gateway's requests per minute, oldest first")]
+    series: Annotated[
+        list[MinuteMetrics], Field(description="The gateway's requests, 4xx, 5xx and p95 per minute, oldest first")
+    ]
     prices: Annotated[dict[str, str], Field(description="Where the prices come from, and when they were read")]

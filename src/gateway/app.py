@@ -17,9 +17,10 @@ from gateway.jwt import TokenPolicy
 from gateway.metrics import metrics
 from gateway.middleware import Authenticate, BodyLimit, Cors, NoStore, RateLimit
 from gateway.openapi import openapi
-from gateway.pages import page
+from gateway.pages import PAGE_CSPS, page
 from gateway.ratelimit import WorkersRateLimiter
 from gateway.routes import ROUTES
+from gateway.traces import traces
 from shared.adapters.analytics import CLOUDFLARE_API, AnalyticsSql, telemetry_for
 from shared.adapters.d1 import D1
 from shared.adapters.kv import WorkersKv
@@ -38,13 +39,14 @@ MIN_SECRET_CHARS = 32
 _OWN_HANDLERS: dict[tuple[str, str], Handler[GatewayContext]] = {
     ("GET", "/health"): health,
     ("GET", "/openapi.json"): openapi,
-    ("GET", "/docs"): page("/docs"),
+    **{("GET", path): page(path, csp) for path, csp in PAGE_CSPS.items()},
     ("POST", "/api/auth/login"): handlers.login,
     ("POST", "/api/auth/refresh"): handlers.refresh,
     ("DELETE", "/api/users/{id}"): handlers.delete_user,
     ("GET", "/api/admin/maintenance-runs"): handlers.maintenance_runs,
     ("GET", "/api/admin/metrics"): metrics,
     ("GET", "/api/admin/alerts"): handlers.alerts,
+    ("GET", "/api/admin/traces"): traces,
 }
 
 

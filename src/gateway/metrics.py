@@ -11,7 +11,7 @@ from typing import Any
 from contracts.metrics import MetricsQuery
 from gateway.context import GatewayContext
 from gateway.prices import READ_ON, SOURCE, usd_per_million
-from shared.adapters.analytics import SqlApiError
+from shared.adapters.analytics import AnalyticsSql, SqlApiError
 from shared.errors import HttpProblem
 from shared.http import HttpRequest, HttpResponse, json_response
 from shared.metrics import DATASET, REQUEST, UNITS, column
@@ -25,7 +25,8 @@ def _weighted_quantile(level: float, field: str) -> str:
     return f"quantileExactWeighted({level})({column(field)}, _sample_interval)"
 
 
-def _since(window: int) -> str:
+def since(window: int) -> str:
+    """The WHERE condition of the last `window` minutes."""
     return f"timestamp > NOW() - INTERVAL '{int(window)}' MINUTE"
 
 
@@ -46,13 +47,13 @@ def routes_query(window: int, dataset: str = DATASET) -> str:
   {_weighted_quantile(0.99, "cpu_ms")} AS cpu_p99,
   {sums}
 FROM {dataset}
-WHERE {_since(window)}
+WHERE {since(window)}
 GROUP BY worker, kind, route, method
 ORDER BY worker, kind, route, method"""
 
 
 def _gateway_requests(window: int) -> str:
-    return f"{_since(window)} AND {column('worker')} = '{GATEWAY}' AND {column('kind')} = '{REQUEST}'"
+    return f"{since(window)} AND {column('worker')} = '{GATEWAY}' AND {column('kind')} = '{REQUEST}'"
 
 
 _GATEWAY_TOTALS = f"""SUM(_sample_interval) AS requests,
@@ -61,9 +62,11 @@ _GATEWAY_TOTALS = f"""SUM(_sample_interval) AS requests,
 
 
 def series_query(window: int, dataset: str = DATASET) -> str:
-    """The gateway's requests, 5xx and p95 latency per minute."""
+    """The gateway's requests, 4xx, 5xx and p95 latency per minute."""
+    status = column("status")
     return f"""SELECT toStartOfInterval(timestamp, INTERVAL '1' MINUTE) AS minute,
-  {_GATEWAY_TOTALS}
+  {_GATEWAY_TOTALS},
+  sumIf(_sample_interval, {status} >= 400 AND {status} < 500) AS errors_4xx
 FROM {dataset}
 WHERE {_gateway_requests(window)}
 GROUP BY minute
@@ -106,26 +109,42 @@ def route_metrics(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def timestamp(value: Any) -> str:
+    """ClickHouse's `2026-12-03 10:15:00` (UTC) as RFC 3339."""
+    return str(value).replace(" ", "T") + "Z"
+
+
 def minute_metrics(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "minute": str(row["minute"]).replace(" ", "T") + "Z",
+        "minute": timestamp(row["minute"]),
         "requests": int(number(row["requests"])),
+        "errors_4xx": int(number(row["errors_4xx"])),
         "errors": int(number(row["errors"])),
         "p95_ms": round(number(row["p95_ms"]), 2),
     }
 
 
-async def metrics(request: HttpRequest, ctx: GatewayContext) -> HttpResponse:
-    """503 when the SQL API is not configured (ANALYTICS_ACCOUNT_ID, ANALYTICS_API_TOKEN) or fails."""
-    window = parse_query(request, MetricsQuery).window
+def sql_api(ctx: GatewayContext) -> AnalyticsSql:
+    """The SQL API, or 503 when it is not configured (ANALYTICS_ACCOUNT_ID, ANALYTICS_API_TOKEN)."""
     if ctx.analytics is None:
         raise HttpProblem(503, "Metrics are not configured (ANALYTICS_ACCOUNT_ID, ANALYTICS_API_TOKEN)")
+    return ctx.analytics
+
+
+async def ask(request: HttpRequest, analytics: AnalyticsSql, sql: str) -> list[dict[str, Any]]:
+    """The rows of `sql`, or 503 (logged as a warning) when the SQL API fails."""
     try:
-        routes = await ctx.analytics.query(routes_query(window, ctx.analytics.dataset))
-        series = await ctx.analytics.query(series_query(window, ctx.analytics.dataset))
+        return await analytics.query(sql)
     except SqlApiError as error:
         request.log.warning("metrics query failed", reason=str(error))
         raise HttpProblem(503, "The metrics store did not answer", headers={"Retry-After": "30"}) from error
+
+
+async def metrics(request: HttpRequest, ctx: GatewayContext) -> HttpResponse:
+    window = parse_query(request, MetricsQuery).window
+    analytics = sql_api(ctx)
+    routes = await ask(request, analytics, routes_query(window, analytics.dataset))
+    series = await ask(request, analytics, series_query(window, analytics.dataset))
     return json_response(
         {
             "window_minutes": window,

@@ -24,6 +24,7 @@ from contracts.orders import (
     OrderPage,
     ReplayAccepted,
 )
+from contracts.traces import TracePage, TracesQuery
 from contracts.users import (
     ChangePasswordRequest,
     ListUsersQuery,
@@ -46,8 +47,8 @@ TAGS: dict[str, str] = {
     "auth": "Create an account, exchange its credentials for tokens, refresh them, and end sessions.",
     "users": "Read, rename and delete accounts: your own, or any as an admin.",
     "orders": "Place orders (safely retried with an Idempotency-Key), list, read and cancel them.",
-    "admin": "Operations for admins: dead letters and their replay, scheduled maintenance runs, metrics, alerts.",
-    "system": "The gateway's health, this document and its interactive reference.",
+    "admin": "Operations for admins: dead letters and replay, maintenance runs, metrics, alerts and traces.",
+    "system": "The gateway's health, this document, its interactive reference and the operations dashboard.",
 }
 
 
@@ -111,6 +112,21 @@ ROUTES: tuple[Route, ...] = (
         description=(
             "This document rendered by Swagger UI, served from the gateway's own origin (no CDN); "
             "its scripts and styles are static assets under `/docs/`."
+        ),
+        tag="system",
+    ),
+    Route(
+        "GET",
+        "/admin/",
+        "The operations dashboard (an HTML page)",
+        media_type=HTML,
+        operation_id="getAdminDashboard",
+        description=(
+            "Traffic, errors, latency, CPU and cost per route over time, breaker states, dead letters (with "
+            "replay), maintenance runs, alerts and recent traces, from the admin routes of this API. The page "
+            "itself is public; it signs in with `POST /api/auth/login` and keeps the token in memory only. "
+            "Served from the gateway's own origin (no CDN); its scripts and styles are static assets under "
+            "`/admin/`."
         ),
         tag="system",
     ),
@@ -389,6 +405,23 @@ ROUTES: tuple[Route, ...] = (
             "requests over a window, dead letters waiting, breakers not closed. Each rule shows its threshold, its "
             "last value, its state (`ok` or `firing`) and since when; incidents are listed newest first. A rule "
             "that starts firing POSTs one signed alert to `ALERT_WEBHOOK_URL`, and one more when it resolves."
+        ),
+        tag="admin",
+    ),
+    Route(
+        "GET",
+        "/api/admin/traces",
+        "The recent traces: each one's route, status and time per worker, from the data points",
+        ADMIN_ONLY,
+        query=TracesQuery,
+        response=TracePage,
+        errors=(503,),
+        operation_id="listTraces",
+        description=(
+            "The traces that started in the last `window` minutes, newest first (at most `limit`), put together "
+            "from the Analytics Engine data points that carry their W3C trace id: one span per unit of work per "
+            "worker (requests, queue messages, scheduled runs), and the wall time per worker. 503 when the SQL "
+            "API is not configured or does not answer."
         ),
         tag="admin",
     ),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -70,6 +71,18 @@ def leave_no_trace(api: httpx.Client, account: Account, request: pytest.FixtureR
     if request.node.get_closest_marker("smoke"):
         deleted = api.delete(f"/api/users/{account.id}", headers=account.headers)
         assert deleted.status_code in (204, 404), deleted.text
+
+
+def wait_for_dead_letter(api, admin, event_id: str, timeout: float = 60) -> dict:
+    """The dead letter of event `event_id`, once the dead-letter consumer has recorded it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        letters = api.get("/api/admin/dead-letters", headers=admin.headers, params={"limit": 100}).json()["items"]
+        for letter in letters:
+            if letter["body"].get("id") == event_id:
+                return letter
+        time.sleep(0.5)
+    raise AssertionError(f"no dead letter for event {event_id} within {timeout} s")
 
 
 @pytest.fixture

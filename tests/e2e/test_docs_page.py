@@ -13,10 +13,10 @@ from urllib.parse import urlsplit
 import httpx
 from selenium.webdriver.common.by import By
 
-from gateway.pages import PAGE_CSP
+from gateway.pages import DOCS_CSP
 from shared.http import SECURITY_HEADERS
 
-PAGE_HEADERS = {**SECURITY_HEADERS, "Content-Security-Policy": PAGE_CSP}
+PAGE_HEADERS = {**SECURITY_HEADERS, "Content-Security-Policy": DOCS_CSP}
 VENDORED = ("/docs/vendor/swagger-ui/swagger-ui-bundle.js", "/docs/vendor/swagger-ui/swagger-ui.css")
 OWN = ("/docs/reference.js",)
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -31,7 +31,7 @@ def test_the_page_is_html_with_its_own_csp_and_the_security_headers(api: httpx.C
     assert "<script>" not in page.text and "http://" not in page.text and "https://" not in page.text
     head = api.head("/docs")
     assert head.status_code == 200 and head.content == b""
-    assert head.headers["content-security-policy"] == PAGE_CSP
+    assert head.headers["content-security-policy"] == DOCS_CSP
 
 
 def test_its_scripts_and_styles_come_from_the_same_origin_with_the_security_headers(api: httpx.Client) -> None:

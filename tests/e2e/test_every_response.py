@@ -13,7 +13,7 @@ import re
 import pytest
 
 from gateway.app import PRIVATE_ROUTES
-from gateway.pages import PAGE_CSP
+from gateway.pages import PAGE_CSPS
 from gateway.routes import HTML, ROUTES
 from shared.http import SECURITY_HEADERS
 
@@ -32,7 +32,9 @@ def test_every_answer_follows_the_rules(api, user, route, signed_in):
         response = api.request(route.method, path, json=body, headers=headers)
         assert response.status_code < 500, (route.path, response.status_code, response.text)
         expected = (
-            {**SECURITY_HEADERS, "Content-Security-Policy": PAGE_CSP} if route.media_type == HTML else SECURITY_HEADERS
+            {**SECURITY_HEADERS, "Content-Security-Policy": PAGE_CSPS[route.path]}
+            if route.media_type == HTML
+            else SECURITY_HEADERS
         )
         for name, value in expected.items():
             assert response.headers[name] == value, (route.path, name)

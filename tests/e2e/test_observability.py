@@ -207,3 +207,48 @@ def test_admin_metrics_is_admin_only_and_validates_its_window(api, user, admin):
     answer = api.get("/api/admin/metrics?window=1", headers=admin.headers)
     assert answer.status_code == 200 and answer.json()["window_minutes"] == 1
     assert answer.json()["prices"]["read_on"]
+
+
+def wait_for_trace(api: httpx.Client, admin, trace_id: str, spans: int, timeout: float = 30) -> dict:
+    """The trace as GET /api/admin/traces shows it, once it has `spans` spans."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = api.get("/api/admin/traces?window=10&limit=100", headers=admin.headers)
+        assert answer.status_code == 200, answer.text
+        found = [item for item in answer.json()["items"] if item["trace_id"] == trace_id]
+        if (found and len(found[0]["spans"]) >= spans) or time.monotonic() > deadline:
+            assert found, f"trace {trace_id} not listed"
+            return found[0]
+        time.sleep(0.3)
+
+
+def test_admin_traces_show_an_orders_trace_with_its_route_status_and_time_per_worker(local, api, user, admin):
+    created = api.post("/api/orders", json=ORDER, headers=user.headers)
+    assert created.status_code == 201
+    trace = wait_for_trace(api, admin, trace_of(created), spans=3)  # gateway, orders, then the queue consumer
+    assert (trace["method"], trace["route"], trace["status"], trace["outcome"]) == ("POST", "/api/orders", 201, "ok")
+    kinds = [(span["worker"], span["kind"], span["route"]) for span in trace["spans"]]
+    assert ("gateway", "request", "/api/orders") in kinds and ("orders", "request", "/api/orders") in kinds
+    assert ("orders", "message", "edge-order-events") in kinds
+    assert set(trace["duration_ms"]) == {"gateway", "orders"} and all(ms > 0 for ms in trace["duration_ms"].values())
+    gateway = next(span for span in trace["spans"] if span["worker"] == "gateway")
+    assert trace["duration_ms"]["gateway"] == gateway["wall_ms"]
+
+
+def test_admin_traces_list_the_newest_first_up_to_the_limit(local, api, admin):
+    sent = [trace_of(api.get("/health")) for _ in range(3)]
+    for trace_id in sent:
+        wait_for_trace(api, admin, trace_id, spans=1)
+    answer = api.get("/api/admin/traces?window=10&limit=2", headers=admin.headers)
+    assert answer.status_code == 200 and answer.json()["window_minutes"] == 10
+    items = answer.json()["items"]
+    assert len(items) == 2 and [item["started_at"] for item in items] == sorted(
+        (item["started_at"] for item in items), reverse=True
+    )
+
+
+def test_admin_traces_is_admin_only_and_validates_its_query(api, user, admin):
+    assert api.get("/api/admin/traces").status_code == 401
+    assert api.get("/api/admin/traces", headers=user.headers).status_code == 403
+    for query in ("window=0", "window=1441", "limit=0", "limit=101", "limit=some", "other=1"):
+        assert api.get(f"/api/admin/traces?{query}", headers=admin.headers).status_code == 422, query

@@ -11,6 +11,7 @@ import pytest
 
 from shared.adapters.webhook import verify
 from tests.conftest import TEST_VARS
+from tests.e2e.conftest import wait_for_dead_letter
 
 ORDER = {"items": [{"sku": "HOOK-1", "quantity": 1, "unit_price_cents": 700}], "currency": "EUR"}
 MAX_RETRIES = 3  # services/orders/wrangler.toml, the order-events consumer
@@ -64,14 +65,3 @@ def test_a_failing_receiver_gets_retries_then_a_dead_letter_that_replays_once(ap
     assert api.post(f"/api/admin/dead-letters/{letter['id']}/replay", headers=admin.headers).status_code == 404
     time.sleep(2)  # a second delivery would have come by now
     assert len(receiver.wait_for(order["id"], accepted=True)) == 1
-
-
-def wait_for_dead_letter(api, admin, event_id: str, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        letters = api.get("/api/admin/dead-letters", headers=admin.headers, params={"limit": 100}).json()["items"]
-        for letter in letters:
-            if letter["body"].get("id") == event_id:
-                return letter
-        time.sleep(0.5)
-    raise AssertionError(f"no dead letter for event {event_id} within {timeout} s")

@@ -3,8 +3,8 @@ become the contract's report, and the prices add up as the price file says."""
 
 import pytest
 
-from contracts.metrics import RouteMetrics
-from gateway.metrics import route_metrics, routes_query, series_query
+from contracts.metrics import MinuteMetrics, RouteMetrics
+from gateway.metrics import minute_metrics, route_metrics, routes_query, series_query
 from gateway.prices import USD_PER_MILLION, usd_per_million
 
 
@@ -69,6 +69,20 @@ def test_the_queries_use_the_layouts_columns_and_weigh_every_sum_by_the_sample_i
     assert "quantileExactWeighted(0.95)(double2, _sample_interval) AS wall_p95" in query
     series = series_query(60)
     assert "blob1 = 'gateway'" in series and "blob2 = 'request'" in series
+    assert "sumIf(_sample_interval, double1 >= 400 AND double1 < 500) AS errors_4xx" in series
+
+
+def test_a_minute_row_becomes_the_contracts_minute_with_4xx_and_5xx_apart():
+    minute = minute_metrics(
+        {"minute": "2026-12-03 10:15:00", "requests": "7", "errors_4xx": "2", "errors": "1", "p95_ms": 12.345}
+    )
+    assert MinuteMetrics.model_validate(minute).model_dump() == {
+        "minute": "2026-12-03T10:15:00Z",
+        "requests": 7,
+        "errors_4xx": 2,
+        "errors": 1,
+        "p95_ms": 12.35,
+    }
 
 
 def test_prices_cover_every_unit():

@@ -25,7 +25,7 @@ def headers_rules(text: str) -> dict[str, dict[str, str]]:
 
 def test_static_page_assets_carry_the_security_headers() -> None:
     rules = headers_rules((PAGES / "_headers").read_text(encoding="utf-8"))
-    assert rules == {"/docs/*": SECURITY_HEADERS}
+    assert rules == {"/docs/*": SECURITY_HEADERS, "/admin/*": SECURITY_HEADERS}
 
 
 def test_pages_load_nothing_inline_and_nothing_from_elsewhere() -> None:
