@@ -11,6 +11,7 @@ then reads `browser.requested_urls()` and `browser.console_errors()`.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -44,6 +46,15 @@ LAUNCH_FLAGS = (
     "--disable-dev-shm-usage",
     "--window-size=1280,900",
 )
+
+
+@dataclass(frozen=True)
+class PageWeight:
+    """What a page loaded from its own origin under a path: as served, and gzipped (level 9)."""
+
+    files: int
+    bytes: int
+    gzip_bytes: int
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,13 @@ class Browser:
             ".map(entry => entry.name)"
         )
         return sorted(url for url in set(self._requests) | set(timed) if urlsplit(url).scheme in NETWORK_SCHEMES)
+
+    def page_weight(self, origin: str, prefix: str) -> PageWeight:
+        """The files under `origin` + `prefix` the page has requested since `open`, fetched again
+        and weighed: how much a first visit downloads (before the API's answers)."""
+        urls = sorted({url for url in self.requested_urls() if url.startswith(origin + prefix)})
+        bodies = [httpx.get(url, timeout=30).content for url in urls]
+        return PageWeight(len(urls), sum(map(len, bodies)), sum(len(gzip.compress(body, 9)) for body in bodies))
 
     def _drain(self) -> None:
         self._console += self.driver.get_log("browser")

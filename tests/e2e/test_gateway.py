@@ -213,6 +213,7 @@ def test_openapi_lists_every_route(api):
         ("get", "/health"),
         ("get", "/openapi.json"),
         ("get", "/docs"),
+        ("get", "/admin/"),
         ("post", "/api/auth/register"),
         ("post", "/api/auth/login"),
         ("post", "/api/auth/refresh"),
@@ -232,6 +233,7 @@ def test_openapi_lists_every_route(api):
         ("get", "/api/admin/maintenance-runs"),
         ("get", "/api/admin/metrics"),
         ("get", "/api/admin/alerts"),
+        ("get", "/api/admin/traces"),
     }
     expected |= {("head", path) for method, path in expected if method == "get"}  # HEAD wherever GET
     listed = {(method, path) for path, ops in doc["paths"].items() for method in ops}

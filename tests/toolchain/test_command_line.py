@@ -16,7 +16,7 @@ import pytest
 
 from tests.toolchain.tools import NODE, ROOT
 
-SCRIPTS = ("scripts/dev", "scripts/bench", "scripts/make-admin", "scripts/setup")
+SCRIPTS = ("scripts/dev", "scripts/bench", "scripts/make-admin", "scripts/setup", "scripts/screenshot")
 RUNTIME = [str(NODE), "scripts/runtime/main.mjs"]
 START_TIMEOUT_S = 180
 
@@ -52,6 +52,8 @@ def test_help_prints_the_usage(script: str, flag: str):
         (["scripts/make-admin", "ada@example.com", "--everywhere"], "expected --remote or --local"),
         (["scripts/make-admin", "x'; DROP TABLE users; --", "--local"], "not an email address"),
         (["scripts/setup", "--fast"], "unknown option --fast"),
+        (["scripts/screenshot", "--loads", "none"], "--loads takes a whole number"),
+        (["scripts/screenshot", "--wide"], "unknown option --wide"),
     ],
 )
 def test_a_bad_value_is_one_line_and_exit_2(args: list[str], says: str):

@@ -48,7 +48,7 @@ const PANELS = [
   {
     target: "alerts-panel",
     path: () => "/api/admin/alerts",
-    render: (report) => renderAlerts($("alert-rules"), $("incidents"), report),
+    render: (report) => renderAlerts({ rules: $("alert-rules"), incidents: $("incidents"), evaluated: $("alerts-evaluated") }, report),
     missing: "Alerts are not available on this deployment (GET /api/admin/alerts answered 404).",
   },
   {
