@@ -23,19 +23,23 @@ async function send(method, path, body, token) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
-  return fetch(path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    cache: "no-store",
-    credentials: "omit",
+  const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store", credentials: "omit" };
+  return fetch(path, init).catch(() => {
+    throw new ApiError(0, "Could not reach the gateway"); // no answer at all: offline, or the connection failed
   });
 }
 
+/** The JSON body, or an ApiError: the problem's detail, or the status text when the body is
+ * not JSON (a proxy's error page). */
 async function answer(response) {
   const text = await response.text();
-  const data = text ? JSON.parse(text) : null;
-  if (!response.ok) throw new ApiError(response.status, data?.detail || response.statusText, data);
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    if (response.ok) throw new ApiError(response.status, "The answer is not JSON");
+  }
+  if (!response.ok) throw new ApiError(response.status, data?.detail || response.statusText || "Failed", data);
   return data;
 }
 

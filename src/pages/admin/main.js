@@ -69,14 +69,16 @@ async function load(panel, minutes) {
       panel.render(error.body);
       status.replaceChildren();
     } else if (error.status === 404 && panel.missing) note(status, panel.missing);
-    else note(status, `Could not load this panel: ${error.message} (HTTP ${error.status}).`, "note bad");
+    else note(status, `Could not load this panel: ${error.message}${error.status ? ` (HTTP ${error.status})` : ""}.`, "note bad");
   }
 }
 
 async function refresh() {
   clearTimeout(timer);
   const minutes = Number($("window").value);
-  await Promise.all(PANELS.map((panel) => load(panel, minutes)));
+  const loaded = await Promise.allSettled(PANELS.map((panel) => load(panel, minutes)));
+  for (const failed of loaded.filter((result) => result.status === "rejected")) reportError(failed.reason); // a bug: to the console
+
   $("updated").textContent = `Updated ${new Date().toISOString().slice(11, 19)} UTC`;
   const seconds = Number($("interval").value);
   clearTimeout(timer); // a refresh that ran meanwhile (a click, a new window) set one too
@@ -105,7 +107,7 @@ async function submitted(event) {
     await refresh();
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    say(REFUSALS[error.status] ?? `Sign-in failed: ${error.message}`);
+    say(REFUSALS[error.status] ?? `Sign-in failed: ${error.message}.`);
   } finally {
     form.password.value = "";
     $("sign-in-button").disabled = false;
