@@ -2,7 +2,8 @@
 
 Sends `--minutes` of traffic to a running system (orders read and missed, bad bodies, a
 spell of injected 5xx through the local runtime's fault door, the crons through its
-scheduled door, dead letters from a refusing webhook URL), waits for the breakers to
+scheduled door (the gateway's, which evaluates the alert rules, every minute), dead
+letters from a refusing webhook URL), waits for the breakers to
 close again, then, in headless Chromium
 (tests/browser.py):
 
@@ -72,9 +73,11 @@ def settle(api: httpx.Client) -> None:
         time.sleep(2)
 
 
-def run_crons(api: httpx.Client) -> None:
-    for worker, cron in (("orders", "*/15 * * * *"), ("users", "0 3 * * *")):
-        api.post("/cdn-cgi/local/scheduled", params={"worker": worker, "cron": cron})
+CRONS = {"orders": "*/15 * * * *", "users": "0 3 * * *", "gateway": "* * * * *"}  # the gateway's evaluates the alerts
+
+
+def run_cron(api: httpx.Client, worker: str) -> None:
+    api.post("/cdn-cgi/local/scheduled", params={"worker": worker, "cron": CRONS[worker]})
 
 
 def traffic(base_url: str, minutes: int) -> None:
@@ -82,7 +85,8 @@ def traffic(base_url: str, minutes: int) -> None:
     with httpx.Client(base_url=base_url, timeout=30) as api:
         token(api, *ADMIN)  # registered first: ADMIN_EMAILS makes it an admin
         user = token(api, *USER)
-        run_crons(api)
+        run_cron(api, "orders")
+        run_cron(api, "users")
         rounds = minutes * 60 // ROUND_S
         order_id = ""
         for n in range(rounds):
@@ -90,6 +94,8 @@ def traffic(base_url: str, minutes: int) -> None:
             fault = "fail" if n == rounds // 3 else "none" if n == rounds // 3 + 2 else None
             if fault:
                 api.post("/cdn-cgi/local/faults", params={"worker": "orders", "fault": fault})
+            if n % (60 // ROUND_S) == 0:
+                run_cron(api, "gateway")  # every minute, as on Cloudflare
             if n % 4 == 0:
                 order_id = api.post("/api/orders", json=ORDER, headers=user).json().get("id", order_id)
             for path in (f"/api/orders/{order_id}", f"/api/orders/{order_id}", "/api/orders/ord_missing"):
@@ -99,7 +105,8 @@ def traffic(base_url: str, minutes: int) -> None:
             api.post("/api/orders", json={"items": []}, headers=user)  # a 422
             print(f"screenshot: traffic round {n + 1}/{rounds}", file=sys.stderr)
             time.sleep(max(0.0, ROUND_S - (time.monotonic() - started)))
-        run_crons(api)
+        for worker in CRONS:
+            run_cron(api, worker)
         settle(api)
 
 

@@ -49,7 +49,6 @@ const PANELS = [
     target: "alerts-panel",
     path: () => "/api/admin/alerts",
     render: (report) => renderAlerts({ rules: $("alert-rules"), incidents: $("incidents"), evaluated: $("alerts-evaluated") }, report),
-    missing: "Alerts are not available on this deployment (GET /api/admin/alerts answered 404).",
   },
   {
     target: "traces-panel",
@@ -68,8 +67,7 @@ async function load(panel, minutes) {
     if (panel.shaped?.includes(error.status) && error.body) {
       panel.render(error.body);
       status.replaceChildren();
-    } else if (error.status === 404 && panel.missing) note(status, panel.missing);
-    else note(status, `Could not load this panel: ${error.message}${error.status ? ` (HTTP ${error.status})` : ""}.`, "note bad");
+    } else note(status, `Could not load this panel: ${error.message}${error.status ? ` (HTTP ${error.status})` : ""}.`, "note bad");
   }
 }
 
