@@ -4,13 +4,14 @@
 // the runtime's own store (analytics.mjs), called in this process.
 //
 // The `workers` SDK decides how to wrap a binding by its JS constructor name
-// (KvNamespace, D1Database, WorkerQueue, Fetcher, Ratelimit). Each binding reaches
+// (KvNamespace, D1Database, WorkerQueue, Fetcher, Ratelimit, WorkflowImpl). Each binding reaches
 // Python as a plain object of that name holding only the methods workerd's binding
 // has; each call runs in the worker's shim, on miniflare's real binding, over the
 // binding channel (channel.mjs). Service bindings call the target Python worker in
 // this process, as workerd calls a worker on the same machine.
 import { Response as MfResponse } from "miniflare";
 import { awaited, tally } from "./meter.mjs";
+import { workflowBinding } from "./workflows.mjs";
 
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 
@@ -231,6 +232,7 @@ export function pythonEnv(spec, { channel, serve, faults, analytics, assets = un
   wrap(workerOptions.d1Databases, (name) => d1Facade(channel, name, d1Check));
   wrap(workerOptions.queueProducers, plain("WorkerQueue"));
   wrap(workerOptions.ratelimits, unlimited ? () => facade("Ratelimit", { limit: async () => ({ success: true }) }) : plain("Ratelimit"));
+  wrap(workerOptions.workflows, (name) => workflowBinding(channel, name, facade));
   wrap(workerOptions.analyticsEngineDatasets, (name, target) => analytics.binding(target?.dataset ?? name, facade));
   wrap(workerOptions.serviceBindings, (name, target) => {
     const worker = serviceName(target);

@@ -34,8 +34,9 @@ export function decodeValue(key, value) {
 
 /**
  * The shim's end, as source: `openChannel(request, env)` answers the upgrade and runs
- * each call `{id, binding, method, args, statement?}` on `env[binding]`. A D1 call
- * names its statement as `{sql, params}`; `batch` takes a list of them.
+ * each call `{id, binding, method, args, statement?, workflow?}` on `env[binding]`. A D1
+ * call names its statement as `{sql, params}`; `batch` takes a list of them; a Workflow
+ * binding's call goes through `workflowCall` (workflows.mjs).
  */
 export const CHANNEL_SHIM_SOURCE = `
 const CHANNEL_PATH = ${JSON.stringify(CHANNEL_PATH)};
@@ -52,8 +53,9 @@ function isChannel(request, env) {
 
 const statementOf = (db, { sql, params }) => (params.length ? db.prepare(sql).bind(...params) : db.prepare(sql));
 
-function perform(env, { binding, method, args, statement }) {
+function perform(env, { binding, method, args, statement, workflow }) {
   const target = env[binding];
+  if (workflow) return workflowCall(target, method, args);
   if (statement) return statementOf(target, statement)[method](...args);
   if (method === "batch") return target.batch(args[0].map((s) => statementOf(target, s)));
   return target[method](...args);
@@ -102,12 +104,12 @@ export class BindingChannel {
     return new BindingChannel(response.webSocket);
   }
 
-  /** Runs `binding.method(...args)` in the shim (on `statement`, for a D1 statement). */
-  call(binding, method, args, statement) {
+  /** Runs `binding.method(...args)` in the shim (on `statement`, for a D1 statement; `workflow` for a Workflow binding). */
+  call(binding, method, args, statement, workflow = undefined) {
     const id = ++this.#ids;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      this.#socket.send(JSON.stringify({ id, binding, method, args: [...args], statement }, encodeValue));
+      this.#socket.send(JSON.stringify({ id, binding, method, args: [...args], statement, workflow }, encodeValue));
     });
   }
 

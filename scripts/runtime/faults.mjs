@@ -8,22 +8,44 @@
 //   ...&fault=d1-error-after-a-query                       its D1 database answers one more query, then
 //                                                          throws on every query (a request dies half way)
 //   ...&fault=kill-consumer                                its next queue batch dies half way (once)
+//   ...&fault=step-fails&step=NAME&times=N|always          the next N attempts (or every attempt) of its
+//                                                          workflow step NAME fail after the step's
+//                                                          Python ran: its effect happened, its result is
+//                                                          lost, and the engine retries it
 //   ...&fault=none                                         back to normal
 //   GET  /cdn-cgi/local/faults                             the faults in force
 
-export const FAULTS = ["fail", "hang", "down", "d1-error", "d1-error-after-a-query", "kill-consumer", "none"];
+export const FAULTS = ["fail", "hang", "down", "d1-error", "d1-error-after-a-query", "kill-consumer", "step-fails", "none"];
 export const FAULTS_DOOR = "/cdn-cgi/local/faults";
 
 export class Faults {
   #byWorker = new Map();
+  #steps = new Map(); // worker -> step name -> attempts left to fail (Infinity: always)
 
   get(worker) {
     return this.#byWorker.get(worker) ?? "none";
   }
 
   set(worker, fault) {
-    if (fault === "none") this.#byWorker.delete(worker);
-    else this.#byWorker.set(worker, fault);
+    if (fault === "none") {
+      this.#byWorker.delete(worker);
+      this.#steps.delete(worker);
+    } else this.#byWorker.set(worker, fault);
+  }
+
+  /** `step-fails`: the next `times` attempts of `worker`'s workflow step `step` fail (`always`: all). */
+  failStep(worker, step, times) {
+    const steps = this.#steps.get(worker) ?? new Map();
+    steps.set(step, times === "always" ? Infinity : Number(times));
+    this.#steps.set(worker, steps);
+  }
+
+  /** Whether this attempt of `worker`'s step `step` is to fail; counts it. */
+  takeStepFailure(worker, step) {
+    const left = this.#steps.get(worker)?.get(step) ?? 0;
+    if (left <= 0) return false;
+    this.#steps.get(worker).set(step, left - 1);
+    return true;
   }
 
   /** Whether `worker` has the one-shot `fault`; taking it clears it. */

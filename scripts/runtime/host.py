@@ -5,7 +5,9 @@ helper does: a fresh instance per event built from (ctx, env); `fetch` receives 
 request through `python_from_rpc` (a `workers.Request`) and its result goes back
 through `python_to_rpc`; `queue` and `scheduled` receive the raw JS objects and are
 called "relaxed" (extra arguments dropped), so handler signatures that work here
-work on Cloudflare.
+work on Cloudflare. A workflow's class (a `WorkflowEntrypoint` named by the config's
+`class_name`) is built from (ctx, env) too, and its `run` gets the raw JS event and step,
+which the SDK converts and wraps itself.
 """
 
 import functools
@@ -98,3 +100,7 @@ async def queue(ctx: Any, env: Any, batch: Any) -> None:
 async def scheduled(ctx: Any, env: Any, controller: Any) -> None:
     worker = _main.Default(ctx, env)
     await _call(worker.scheduled, controller, worker.env, ctx)
+
+
+async def workflow(ctx: Any, env: Any, class_name: str, event: Any, step: Any) -> Any:
+    return await getattr(_main, class_name)(ctx, env).run(event, step)

@@ -18,6 +18,9 @@ const COMPAT_FLAGS = {
 
 export class WorkerImportError extends Error {}
 
+/** Where the SDK asks for its JavaScript modules (`_SDK_JS_MODULE_PREFIX` in workers/utils.py). */
+const SDK_JS_PREFIX = "python_modules/workers/";
+
 const sitePackages = (py) => py.FS.sitePackages ?? "/lib/python3.14/site-packages";
 
 /**
@@ -141,8 +144,11 @@ export class PythonWorker {
       },
       cloudflareSocketsModule: {},
       patchWaitUntil() {},
-      doAnImport(name) {
-        throw new Error(`the local runtime cannot import the JavaScript module ${name}`);
+      /** The SDK's own JavaScript modules (workers/workflows.js), from its package in the upload. */
+      async doAnImport(name) {
+        if (!name.startsWith(SDK_JS_PREFIX)) throw new Error(`the local runtime cannot import the JavaScript module ${name}`);
+        const source = worker.py.FS.readFile(`${sitePackages(worker.py)}/workers/${name.slice(SDK_JS_PREFIX.length)}`);
+        return import(`data:text/javascript;base64,${Buffer.from(source).toString("base64")}`);
       },
       patch_env_helper() {
         throw new Error("workers.patch_env is not supported by the local runtime");
@@ -164,11 +170,11 @@ export class PythonWorker {
     };
   }
 
-  async #dispatch(kind, arg) {
+  async #dispatch(kind, ...args) {
     await this.restarting;
     const { ctx, settled } = this.#context();
     try {
-      return await Promise.race([this.host[kind](ctx, this.env, arg), this.death]);
+      return await Promise.race([this.host[kind](ctx, this.env, ...args), this.death]);
     } catch (error) {
       if (isFatal(error)) this.#restart(error);
       throw error;
@@ -214,5 +220,10 @@ export class PythonWorker {
 
   scheduled(controller) {
     return this.#dispatch("scheduled", controller);
+  }
+
+  /** One run of the workflow class `className` (workflows.mjs gives the event and the step). */
+  workflow(className, event, step) {
+    return this.#dispatch("workflow", className, event, step);
   }
 }

@@ -1,10 +1,11 @@
 // The JS worker that stands in workerd for each Python worker. Miniflare runs it with
-// the real bindings, queues and triggers from the worker's config; every event it gets
-// goes over the function-valued service binding BRIDGE to Node, which runs the Python
+// the real bindings, queues, workflows and triggers from the worker's config; every event
+// it gets goes over the function-valued service binding BRIDGE to Node, which runs the Python
 // worker and answers. Queue outcomes (ack/retry per message) are applied here, so
 // retries, delays and dead-lettering are miniflare's own. The Python worker's binding
 // calls come back the other way, over the shim's binding channel (channel.mjs).
 import { CHANNEL_SHIM_SOURCE } from "./channel.mjs";
+import { workflowShimSource } from "./workflows.mjs";
 
 export const BRIDGE = "__PYTHON_BRIDGE";
 export const EVENT_HEADER = "x-local-runtime-event";
@@ -15,7 +16,10 @@ export const EVENT_HEADER = "x-local-runtime-event";
  */
 export const METHOD_HEADER = "x-local-runtime-method";
 
-export const SHIM_SOURCE = `
+/** The shim of a worker whose config declares the workflow classes `workflowClasses` (workflows.mjs). */
+export const shimSource = (workflowClasses = []) => `
+import { WorkflowEntrypoint } from "cloudflare:workers";
+
 const EVENT = ${JSON.stringify(EVENT_HEADER)};
 const METHOD = ${JSON.stringify(METHOD_HEADER)};
 
@@ -33,6 +37,7 @@ async function settle(response, what) {
 }
 
 ${CHANNEL_SHIM_SOURCE}
+${workflowShimSource(workflowClasses)}
 
 export default {
   async fetch(request, env) {

@@ -1,5 +1,5 @@
 // The whole system offline: miniflare with one shim worker per Python worker, real
-// KV/D1/Queues/rate limits from the wrangler configs, and one Pyodide interpreter per
+// KV/D1/Queues/Workflows/rate limits from the wrangler configs, and one Pyodide interpreter per
 // worker behind the shims. Only the gateway listens on a port. A request's path:
 // client -> gateway shim -> Node -> gateway's Python; its binding calls run in its shim
 // over the binding channel; its service binding calls run the service's Python here.
@@ -19,7 +19,8 @@ import { metered } from "./meter.mjs";
 import { applyMigrations } from "./migrations.mjs";
 import { PythonWorker } from "./pyworker.mjs";
 import { QueueBatch } from "./queues.mjs";
-import { BRIDGE, EVENT_HEADER, METHOD_HEADER, SHIM_SOURCE } from "./shim.mjs";
+import { BRIDGE, EVENT_HEADER, METHOD_HEADER, shimSource } from "./shim.mjs";
+import { WorkflowInstances, WorkflowRuns } from "./workflows.mjs";
 
 /** Shims are plain JS: any date this workerd knows will do; the Python code's date is in its config. */
 const SHIM_COMPAT_DATE = "2026-04-01";
@@ -39,11 +40,12 @@ export function miniflareOptions({ host, port, stateDir, specs, token, bridge, o
     d1Persist: path.join(stateDir, "d1"),
     cachePersist: path.join(stateDir, "cache"),
     durableObjectsPersist: path.join(stateDir, "do"),
+    workflowsPersist: path.join(stateDir, "workflows"),
     workers: specs.map((spec) => ({
       ...spec.workerOptions,
       name: spec.name,
       modules: true,
-      script: SHIM_SOURCE,
+      script: shimSource(Object.values(spec.workerOptions.workflows ?? {}).map((w) => w.className)),
       modulesRules: undefined,
       compatibilityDate: SHIM_COMPAT_DATE,
       compatibilityFlags: [],
@@ -52,6 +54,12 @@ export function miniflareOptions({ host, port, stateDir, specs, token, bridge, o
       ...overrides,
     })),
   };
+}
+
+/** The Python env's binding (a facade, bindings.mjs) of the workflow named `workflow` in `spec`'s config. */
+function workflowBindingOf(env, spec, workflow) {
+  const entry = Object.entries(spec?.workerOptions.workflows ?? {}).find(([, w]) => w.name === workflow);
+  return entry && env?.[entry[0]];
 }
 
 /** Every rate-limiting binding allows `limit` requests per its configured period. */
@@ -88,6 +96,9 @@ const localSqlApi = (origin) => ({
  */
 export async function startSystem({ root, persistTo, vars, rateLimit, wheelsDir, log }) {
   const specs = CONFIG_PATHS.map((p) => readWorker(root, p, vars));
+  for (const spec of specs) {
+    for (const workflow of Object.values(spec.workerOptions.workflows ?? {})) workflow.scriptName ??= spec.name;
+  }
   if (typeof rateLimit === "number") setRateLimits(specs, rateLimit);
   const gateway = specs[0];
   const python = new Map();
@@ -125,6 +136,7 @@ export async function startSystem({ root, persistTo, vars, rateLimit, wheelsDir,
       return response;
     }
     const payload = await mfRequest.json();
+    if (event === "workflow") return json(200, await workflows.handle(spec, worker, payload));
     if (event === "queue") return faults.take(spec.name, "kill-consumer") ? killMidBatch(spec, worker, payload) : runQueue(spec, worker, payload);
     await worker.scheduled({ cron: payload.cron, scheduledTime: payload.scheduledTime, type: "scheduled", noRetry() {} });
     return json(200, {});
@@ -223,16 +235,22 @@ export async function startSystem({ root, persistTo, vars, rateLimit, wheelsDir,
       const name = url.searchParams.get("worker");
       const spec = specs.find((s) => s.alias === name || s.name === name);
       const fault = url.searchParams.get("fault") ?? "none";
-      if (!spec || !FAULTS.includes(fault)) {
-        return json(400, { error: "unknown worker or fault", workers: specs.map((s) => s.alias), faults: FAULTS });
+      const step = url.searchParams.get("step");
+      const times = url.searchParams.get("times") ?? "1";
+      const badStep = fault === "step-fails" && (!step || !/^(always|[1-9][0-9]*)$/.test(times));
+      if (!spec || !FAULTS.includes(fault) || badStep) {
+        return json(400, { error: "unknown worker or fault (step-fails needs step=NAME and times=N|always)", workers: specs.map((s) => s.alias), faults: FAULTS });
       }
-      faults.set(spec.name, fault);
-      log(JSON.stringify({ level: "info", source: "local-runtime", message: "fault injected", worker: spec.name, fault }));
+      if (fault === "step-fails") faults.failStep(spec.name, step, times);
+      else faults.set(spec.name, fault);
+      log(JSON.stringify({ level: "info", source: "local-runtime", message: "fault injected", worker: spec.name, fault, ...(step ? { step, times } : {}) }));
     }
     return json(200, { faults: faults.snapshot() });
   }
 
   const analytics = new AnalyticsStore(path.join(persistTo, "v3", "analytics"));
+  const instances = new WorkflowInstances(path.join(persistTo, "v3", "workflows"));
+  const workflows = new WorkflowRuns({ faults, instances, log });
   const token = BindingChannel.token();
   mf = new Miniflare(miniflareOptions({ host: "127.0.0.1", port: 0, stateDir: path.join(persistTo, "v3"), specs, token, bridge: bridgeFor }));
 
@@ -261,6 +279,7 @@ export async function startSystem({ root, persistTo, vars, rateLimit, wheelsDir,
       python.set(spec.name, workers[index]);
     }
     opened();
+    await instances.wake((worker, workflow) => workflowBindingOf(python.get(worker)?.env, specs.find((s) => s.name === worker), workflow), log);
     return {
       port: Number(url.port),
       specs,

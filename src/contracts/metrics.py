@@ -35,9 +35,13 @@ class Units(BaseModel):
 
 class RouteMetrics(BaseModel):
     worker: Annotated[str, Field(examples=["gateway"])]
-    kind: Annotated[str, Field(description="request, message or run", examples=["request"])]
-    route: Annotated[str, Field(description="Route template, queue or cron", examples=["/api/orders/{id}"])]
-    method: Annotated[str, Field(description="HTTP method, event type or `scheduled`", examples=["GET"])]
+    kind: Annotated[
+        str, Field(description="request, message, run or step (a workflow step attempt)", examples=["request"])
+    ]
+    route: Annotated[str, Field(description="Route template, queue, cron or workflow", examples=["/api/orders/{id}"])]
+    method: Annotated[
+        str, Field(description="HTTP method, event type, `scheduled` or a workflow step", examples=["GET"])
+    ]
     requests: Annotated[int, Field(description="Units of work: requests, messages or runs")]
     errors_4xx: int
     errors_5xx: int

@@ -13,6 +13,7 @@ from dataclasses import KW_ONLY, dataclass, field
 from pydantic import BaseModel
 
 from contracts.alerts import AlertsReport
+from contracts.erasures import Erasure
 from contracts.maintenance import MaintenanceRunPage
 from contracts.metrics import MetricsQuery, MetricsReport
 from contracts.orders import (
@@ -47,7 +48,10 @@ TAGS: dict[str, str] = {
     "auth": "Create an account, exchange its credentials for tokens, refresh them, and end sessions.",
     "users": "Read, rename and delete accounts: your own, or any as an admin.",
     "orders": "Place orders (safely retried with an Idempotency-Key), list, read and cancel them.",
-    "admin": "Operations for admins: dead letters and replay, maintenance runs, metrics, alerts and traces.",
+    "admin": (
+        "Operations for admins: dead letters and replay, maintenance runs, account erasures, metrics, alerts "
+        "and traces."
+    ),
     "system": "The gateway's health, this document, its interactive reference and the operations dashboard.",
 }
 
@@ -374,6 +378,22 @@ ROUTES: tuple[Route, ...] = (
         response=MaintenanceRunPage,
         operation_id="listMaintenanceRuns",
         description="Both services' cron jobs: when each ran, what it handled and what failed.",
+        tag="admin",
+    ),
+    Route(
+        "GET",
+        "/api/admin/erasures/{user_id}",
+        "A deleted account's erasure workflow",
+        ADMIN_ONLY,
+        "users",
+        response=Erasure,
+        errors=(404,),
+        operation_id="getErasure",
+        description=(
+            "The erasure a `DELETE /api/users/{id}` started: its status (`running`, `waiting` out the "
+            "retention period, `complete` or `errored`, with the error), and each step with its attempts "
+            "and times. An account that was never deleted is 404."
+        ),
         tag="admin",
     ),
     Route(

@@ -61,7 +61,8 @@ class AccountRepository:
         self.db = db
 
     async def close(self, user_id: str, closed_at: str) -> None:
-        """Idempotent: the gateway and the user.deleted consumer both close the account."""
+        """Idempotent: the gateway, the erasure's first step (and the retired user.deleted
+        consumer) all close the account."""
         await self.db.run(
             "INSERT INTO closed_accounts (user_id, closed_at) VALUES (?, ?) ON CONFLICT (user_id) DO NOTHING",
             user_id,
@@ -147,6 +148,27 @@ class OrderRepository:
             now,
             user_id,
         )
+
+    async def erase_user(self, user_id: str, pseudonym: str, now: str) -> int:
+        """The account's orders no longer name it: their user id becomes `pseudonym` and their
+        request ids (which the logs know) are dropped; its idempotency records (their stored
+        answers name it) go, and so does the user id in its dead letters' bodies. One batch,
+        so a retry finds either everything done (0 orders) or nothing."""
+        changed, *_ = await self.db.batch(
+            [
+                (
+                    "UPDATE orders SET user_id = ?, request_id = NULL, updated_at = ? WHERE user_id = ?",
+                    (pseudonym, now, user_id),
+                ),
+                ("DELETE FROM idempotency_keys WHERE user_id = ?", (user_id,)),
+                (
+                    "UPDATE dead_letters SET body = json_set(body, '$.user_id', ?) "
+                    "WHERE json_extract(body, '$.user_id') = ?",
+                    (pseudonym, user_id),
+                ),
+            ]
+        )
+        return changed
 
     async def expire_pending(self, created_before: str, now: str) -> int:
         return await self.db.run(

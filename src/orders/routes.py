@@ -4,7 +4,14 @@ Paths are the public ones: the gateway forwards them verbatim with the caller's
 identity (x-user-id, x-user-role), x-request-id and any Idempotency-Key.
 """
 
-from contracts.internal import CLOSE_ACCOUNT_PATH, DEAD_LETTERS_WAITING_PATH, HEALTH_PATH
+from contracts.erasures import OrdersCancelled, OrdersErased
+from contracts.internal import (
+    CANCEL_ACCOUNT_ORDERS_PATH,
+    CLOSE_ACCOUNT_PATH,
+    DEAD_LETTERS_WAITING_PATH,
+    ERASE_ACCOUNT_ORDERS_PATH,
+    HEALTH_PATH,
+)
 from contracts.orders import (
     IDEMPOTENCY_KEY_HEADER,
     IDEMPOTENT_REPLAYED_HEADER,
@@ -52,6 +59,20 @@ async def close_account(request: HttpRequest, ctx: OrdersContext) -> HttpRespons
     return empty_response(204)
 
 
+async def cancel_account_orders(request: HttpRequest, ctx: OrdersContext) -> HttpResponse:
+    """Internal: the users worker's erasure closes the account and cancels its open orders."""
+    caller_of(request)  # the erasure calls as the deleted account
+    cancelled = await ctx.orders.cancel_account_orders(request.path_params["user_id"])
+    return json_response(OrdersCancelled(cancelled=cancelled).model_dump())
+
+
+async def erase_account_orders(request: HttpRequest, ctx: OrdersContext) -> HttpResponse:
+    """Internal: the users worker's erasure strips the account from its orders."""
+    caller_of(request)
+    orders = await ctx.orders.erase_account_orders(request.path_params["user_id"])
+    return json_response(OrdersErased(orders=orders).model_dump())
+
+
 async def list_dead_letters(request: HttpRequest, ctx: OrdersContext) -> HttpResponse:
     letters, next_cursor = await ctx.dead_letters.waiting(
         caller_of(request), parse_query(request, ListDeadLettersQuery)
@@ -75,6 +96,8 @@ def build_router(health: Handler[object]) -> Router[OrdersContext]:
     router.add("GET", HEALTH_PATH, health)
     router.add("POST", CLOSE_ACCOUNT_PATH, close_account)
     router.add("GET", DEAD_LETTERS_WAITING_PATH, dead_letters_waiting)
+    router.add("POST", CANCEL_ACCOUNT_ORDERS_PATH, cancel_account_orders)
+    router.add("POST", ERASE_ACCOUNT_ORDERS_PATH, erase_account_orders)
     router.add("POST", "/api/orders", create_order)
     router.add("GET", "/api/orders", list_orders)
     router.add("GET", "/api/orders/{order_id}", get_order)

@@ -10,6 +10,7 @@ duplicate harmless.
 
 import hashlib
 import json
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -238,6 +239,22 @@ class OrdersService:
     async def close_account(self, user_id: str) -> None:
         """From the moment this returns, no order is created for `user_id` (its DELETE is being answered)."""
         await self.accounts.close(user_id, clock.iso(self._now()))
+
+    async def cancel_account_orders(self, user_id: str) -> int:
+        """The erasure's first step: close the account (again: the gateway did before its 204) and
+        cancel its open orders; how many this call cancelled (0 when repeated)."""
+        now = clock.iso(self._now())
+        await self.accounts.close(user_id, now)
+        return await self.orders.cancel_open_for_user(user_id, now)
+
+    async def erase_account_orders(self, user_id: str) -> int:
+        """The erasure's last step: the account's orders keep their contents but no longer name it.
+
+        They are kept under a random pseudonym (`erased_<hex>`, one per account), so they still
+        count and still group by customer, but nothing links them to the deleted account.
+        """
+        pseudonym = f"erased_{secrets.token_hex(12)}"
+        return await self.orders.erase_user(user_id, pseudonym, clock.iso(self._now()))
 
     # -- maintenance -------------------------------------------------------------
 

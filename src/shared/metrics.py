@@ -1,20 +1,20 @@
 """The Analytics Engine data point every unit of work writes: its layout, in this one place.
 
-One point per request, per queue message and per scheduled run, per worker that handled
-it (`shared.telemetry` writes them; `gateway.metrics` reads them back through the SQL
+One point per request, per queue message, per scheduled run and per workflow step attempt,
+per worker that handled it (`shared.telemetry` writes them; `gateway.metrics` reads them back through the SQL
 API). Analytics Engine stores positional columns, so this table is the schema:
 
 | column   | field          | what it holds                                                        |
 |----------|----------------|----------------------------------------------------------------------|
 | index1   | worker         | the sampling key: `gateway`, `users` or `orders`                     |
 | blob1    | worker         | the same, to group and filter by                                     |
-| blob2    | kind           | `request`, `message` or `run`                                        |
-| blob3    | route          | route template (`/api/orders/{id}`, never an id), queue, cron; `-`  |
-| blob4    | method         | HTTP method; a message's event type; `scheduled`                     |
+| blob2    | kind           | `request`, `message`, `run` or `step`                                |
+| blob3    | route          | route template (`/api/orders/{id}`, never an id), queue, cron, workflow; `-` |
+| blob4    | method         | HTTP method; a message's event type; `scheduled`; the step's name    |
 | blob5    | outcome        | `ok`, `client_error`, `server_error`; `ack`, `retry`; `ok`, `failed`  |
 | blob6    | trace_id       | the W3C trace id (32 hex)                                            |
 | blob7    | request_id     | the request id the work belongs to (`-` for a run)                   |
-| double1  | status         | HTTP status (0 for a message or a run)                               |
+| double1  | status         | HTTP status (0 for a message, a run or a step)                       |
 | double2  | wall_ms        | wall time of the unit in this worker                                 |
 | double3  | cpu_ms         | wall time minus the time spent waiting on bindings (Python CPU)      |
 | double4  | d1_rows_read   | from D1's result `meta.rows_read`                                    |
@@ -50,7 +50,7 @@ UNITS = (
 DOUBLES = ("status", "wall_ms", "cpu_ms", *UNITS)
 INDEX = "worker"
 
-REQUEST, MESSAGE, RUN = "request", "message", "run"
+REQUEST, MESSAGE, RUN, STEP = "request", "message", "run", "step"
 _ZEROS = (0,) * len(UNITS)
 
 

@@ -1,7 +1,7 @@
 """Telemetry for every unit of work, in one place: its span, its billable units, its data point.
 
-Each request, queue message and scheduled run runs inside a scope (`Telemetry.request`,
-`.message`, `.run`) that makes its `Span` (shared.tracing) and a fresh `Usage` current
+Each request, queue message, scheduled run and workflow step attempt runs inside a scope
+(`Telemetry.request`, `.message`, `.run`, `.step`) that makes its `Span` (shared.tracing) and a fresh `Usage` current
 for the asyncio task. The adapters (shared.adapters) count what they spend into the
 current `Usage` (`count`, `awaited`) and hand the current span on (service bindings,
 queue messages, webhooks), so no handler or service knows about any of it. When the
@@ -21,7 +21,7 @@ from typing import Any, Protocol, TypeVar
 
 from shared import tracing
 from shared.http import HttpRequest, HttpResponse
-from shared.metrics import MESSAGE, REQUEST, RUN, UNITS, DataPoint, outcome_of_status
+from shared.metrics import MESSAGE, REQUEST, RUN, STEP, UNITS, DataPoint, outcome_of_status
 from shared.tracing import Span
 
 SERVER_TIMING = "Server-Timing"
@@ -269,6 +269,34 @@ class Telemetry:
                 method="scheduled",
                 outcome=outcome,
                 request_id="-",
+                status=0,
+            )
+            self._write(point)
+            _leave(tokens)
+        return result
+
+    async def step(
+        self, workflow: str, name: str, trace: dict[str, str], request_id: str, handle: Callable[[], Awaitable[T]]
+    ) -> T:
+        """One attempt of a workflow step, in the trace that started the workflow (`trace`: the
+        `traceparent`/`tracestate` it was created with). An attempt is the unit of work: each
+        one runs code and spends units; a step the engine answers from its cache runs neither."""
+        if not self.enabled:
+            return await handle()
+        span = tracing.continue_or_start(trace.get(tracing.TRACEPARENT), trace.get(tracing.TRACESTATE))
+        usage, tokens = _enter(span)
+        outcome = "failed"
+        try:
+            result = await handle()
+            outcome = "ok"
+        finally:
+            point = usage.point(
+                worker=self.worker,
+                kind=STEP,
+                route=workflow,
+                method=name,
+                outcome=outcome,
+                request_id=request_id,
                 status=0,
             )
             self._write(point)

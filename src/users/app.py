@@ -1,11 +1,13 @@
-"""The users worker's composition root: its env in; the context, the app and the cron run out."""
+"""The users worker's composition root: its env in; the context, the app, the cron run and
+the erasure workflow's run out."""
 
 from typing import Any
 
 from shared.adapters.analytics import telemetry_for
 from shared.adapters.d1 import D1, Database
 from shared.adapters.kv import WorkersKv
-from shared.adapters.queue import QueuePublisher
+from shared.adapters.services import ServiceClient
+from shared.adapters.workflows import WorkflowBinding
 from shared.app import WorkerApp
 from shared.config import env_int, env_list
 from shared.logging import Logger
@@ -13,9 +15,10 @@ from shared.maintenance import Maintenance
 from shared.maintenance_runs import MaintenanceRunRepository
 from shared.routes import health_handler
 from users.context import UsersContext
-from users.repository import UserRepository
+from users.erasure import AccountErasure, ErasureParams, ErasureService, ErasureSteps, OrdersAccountsClient, RetryPolicy
+from users.repository import ErasureRepository, UserRepository
 from users.routes import build_router
-from users.service import UsersService, UsersSettings
+from users.service import UsersService, UsersSettings, cache_key
 from users.throttle import ThrottlePolicy
 
 WORKER = "users"
@@ -38,10 +41,10 @@ def settings_from(env: Any) -> UsersSettings:
 
 
 def build_context(env: Any, db: Database) -> UsersContext:
-    users = UsersService(
-        UserRepository(db), WorkersKv(env.PROFILE_CACHE), QueuePublisher(env.EVENTS), settings_from(env)
-    )
-    return UsersContext(users, Maintenance(MaintenanceRunRepository(db), WORKER))
+    settings = settings_from(env)
+    erasures = ErasureService(ErasureRepository(db), WorkflowBinding(env.ERASURES), settings.purge_after_seconds)
+    users = UsersService(UserRepository(db), WorkersKv(env.PROFILE_CACHE), erasures, settings)
+    return UsersContext(users, erasures, Maintenance(MaintenanceRunRepository(db), WORKER))
 
 
 def build_app(env: Any, db: Database | None = None) -> WorkerApp[UsersContext]:
@@ -53,7 +56,24 @@ def build_app(env: Any, db: Database | None = None) -> WorkerApp[UsersContext]:
 async def run_scheduled(env: Any, cron: str, db: Database | None = None) -> None:
     """The cron trigger: the maintenance tasks, with a run summary either way."""
     ctx = build_context(env, db or D1(env.DB))
-    tasks = ctx.users.maintenance_tasks()
+    tasks = {**ctx.users.maintenance_tasks(), "restart_stuck_erasures": ctx.erasures.sweep}
     await telemetry_for(env, WORKER).run(
         cron, lambda: ctx.maintenance.run(MAINTENANCE_JOB, cron, tasks, Logger(worker=WORKER))
     )
+
+
+def build_erasure(env: Any, db: Database | None = None) -> AccountErasure:
+    """The erasure workflow's steps over this env's bindings (`ORDERS`, `DB`, `PROFILE_CACHE`)."""
+    db = db or D1(env.DB)
+    journal = ErasureRepository(db)
+    orders = OrdersAccountsClient(
+        ServiceClient("orders", env.ORDERS, env_int(env, "SERVICE_TIMEOUT_MS", 10_000) / 1000)
+    )
+    steps = ErasureSteps(journal, UserRepository(db), WorkersKv(env.PROFILE_CACHE), orders, cache_key)
+    retry = RetryPolicy(env_int(env, "ERASURE_STEP_RETRIES", 5), env_int(env, "ERASURE_RETRY_DELAY_SECONDS", 10))
+    return AccountErasure(steps, journal, telemetry_for(env, WORKER), retry, Logger(worker=WORKER))
+
+
+async def run_erasure(env: Any, event: dict[str, Any], step: Any) -> dict[str, Any]:
+    """One run of an erasure instance: `event` as the SDK hands it (its `payload` the params)."""
+    return await build_erasure(env).run(ErasureParams.from_params(event["payload"]), step)

@@ -3,10 +3,12 @@
 from dataclasses import dataclass
 
 from shared.maintenance import Maintenance
+from users.erasure import ErasureService
 from users.service import UsersService
 
 
 @dataclass(frozen=True)
 class UsersContext:
     users: UsersService
+    erasures: ErasureService
     maintenance: Maintenance

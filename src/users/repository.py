@@ -117,18 +117,20 @@ class UserRepository:
         )
         return changed == 1
 
-    async def purge_deleted_before(self, cutoff: str, limit: int) -> list[str]:
-        """Hard-delete up to `limit` users soft-deleted before `cutoff`, oldest first: one statement.
-
-        The ids it deleted come back (RETURNING), so the caller can drop their cache entries.
-        """
-        rows = await self.db.all(
-            "DELETE FROM users WHERE id IN (SELECT id FROM users WHERE deleted_at IS NOT NULL AND deleted_at < ? "
-            "ORDER BY deleted_at LIMIT ?) RETURNING id",
-            cutoff,
-            limit,
+    async def purge(self, user_id: str) -> bool:
+        """Hard-delete a soft-deleted account with its sessions and refresh tokens, in one
+        transaction; False when there was no such row (a retry after it was done)."""
+        *_, changed = await self.db.batch(
+            [
+                (
+                    "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = ?)",
+                    (user_id,),
+                ),
+                ("DELETE FROM sessions WHERE user_id = ?", (user_id,)),
+                ("DELETE FROM users WHERE id = ? AND deleted_at IS NOT NULL", (user_id,)),
+            ]
         )
-        return [row["id"] for row in rows]
+        return changed == 1
 
 
 @dataclass(frozen=True)
@@ -298,3 +300,123 @@ class LoginFailureRepository:
     async def forget_stale(self, now: int) -> int:
         """Counters whose series is over (nothing counts any more): the cron's clean-up."""
         return await self.db.run("DELETE FROM login_failures WHERE window_ends < ? AND locked_until < ?", now, now)
+
+
+@dataclass(frozen=True)
+class ErasureStepRow:
+    name: str
+    status: str
+    attempts: int
+    started_at: str
+    finished_at: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class ErasureRow:
+    user_id: str
+    instance_id: str
+    created_at: str
+    finished_at: str | None
+
+
+class ErasureRepository:
+    """The journal of each account's erasure: one row per erasure, one per step that started.
+
+    Every write is a single statement that a retried or replayed step can repeat."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def start(self, user_id: str, instance_id: str, created_at: str) -> None:
+        await self.db.run(
+            "INSERT INTO erasures (user_id, instance_id, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET instance_id = excluded.instance_id, "
+            "created_at = excluded.created_at, finished_at = NULL",
+            user_id,
+            instance_id,
+            created_at,
+        )
+
+    async def forget(self, user_id: str, created_at: str) -> None:
+        """Undo `start` (its instance could not be created)."""
+        await self.db.run("DELETE FROM erasures WHERE user_id = ? AND created_at = ?", user_id, created_at)
+
+    async def get(self, user_id: str) -> ErasureRow | None:
+        row = await self.db.first(
+            "SELECT user_id, instance_id, created_at, finished_at FROM erasures WHERE user_id = ?", user_id
+        )
+        return ErasureRow(row["user_id"], row["instance_id"], row["created_at"], row["finished_at"]) if row else None
+
+    async def steps(self, user_id: str) -> list[ErasureStepRow]:
+        rows = await self.db.all(
+            "SELECT name, status, attempts, started_at, finished_at, error FROM erasure_steps WHERE user_id = ?",
+            user_id,
+        )
+        return [
+            ErasureStepRow(
+                row["name"], row["status"], row["attempts"], row["started_at"], row["finished_at"], row["error"]
+            )
+            for row in rows
+        ]
+
+    async def attempt(self, user_id: str, step: str, now: str) -> None:
+        """One more attempt of `step` begins (the first one stamps started_at)."""
+        await self.db.run(
+            "INSERT INTO erasure_steps (user_id, name, status, attempts, started_at) VALUES (?, ?, 'running', 1, ?) "
+            "ON CONFLICT (user_id, name) DO UPDATE SET attempts = erasure_steps.attempts + 1, status = 'running', "
+            "finished_at = NULL",
+            user_id,
+            step,
+            now,
+        )
+
+    async def settle(self, user_id: str, step: str, status: str, now: str, error: str | None = None) -> None:
+        """The attempt ended: `complete`, `waiting` (a wait began), `running` (it will be retried)
+        or `errored` (no retries left)."""
+        finished = now if status in ("complete", "errored") else None
+        await self.db.run(
+            "UPDATE erasure_steps SET status = ?, finished_at = ?, error = COALESCE(?, error) "
+            "WHERE user_id = ? AND name = ?",
+            status,
+            finished,
+            error,
+            user_id,
+            step,
+        )
+
+    async def end_wait(self, user_id: str, step: str, now: str) -> None:
+        """The wait `step` is over (only the first call stamps it)."""
+        await self.db.run(
+            "UPDATE erasure_steps SET status = 'complete', finished_at = ? WHERE user_id = ? AND name = ? "
+            "AND status = 'waiting'",
+            now,
+            user_id,
+            step,
+        )
+
+    async def finish(self, user_id: str, now: str) -> None:
+        """The erasure completed (an errored one is not finished: the sweep restarts it)."""
+        await self.db.run("UPDATE erasures SET finished_at = ? WHERE user_id = ? AND finished_at IS NULL", now, user_id)
+
+    async def stuck(self, overdue_before: str, limit: int) -> list[ErasureRow]:
+        """Unfinished erasures that errored, or started before `overdue_before` (they should be
+        done by now), oldest first."""
+        rows = await self.db.all(
+            "SELECT user_id, instance_id, created_at FROM erasures e WHERE finished_at IS NULL AND (created_at < ? "
+            "OR EXISTS (SELECT 1 FROM erasure_steps s WHERE s.user_id = e.user_id AND s.status = 'errored')) "
+            "ORDER BY created_at LIMIT ?",
+            overdue_before,
+            limit,
+        )
+        return [ErasureRow(row["user_id"], row["instance_id"], row["created_at"], None) for row in rows]
+
+    async def deleted_without_erasure(self, limit: int) -> list[tuple[str, str]]:
+        """(user id, deleted_at) of soft-deleted accounts no erasure was started for (deleted by
+        a release before erasures existed), oldest first."""
+        rows = await self.db.all(
+            "SELECT id, deleted_at FROM users WHERE deleted_at IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM erasures WHERE erasures.user_id = users.id) ORDER BY deleted_at LIMIT ?",
+            limit,
+        )
+        return [(row["id"], row["deleted_at"]) for row in rows]

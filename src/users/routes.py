@@ -90,6 +90,11 @@ async def delete_user(request: HttpRequest, ctx: UsersContext) -> HttpResponse:
     return empty_response(204)
 
 
+async def get_erasure(request: HttpRequest, ctx: UsersContext) -> HttpResponse:
+    view = await ctx.erasures.status(caller_of(request), request.path_params["user_id"])
+    return json_response(view.public())
+
+
 def build_router(health: Handler[object]) -> Router[UsersContext]:
     """`/api/users/me` comes before `/api/users/{user_id}`: the router takes the first match."""
     router: Router[UsersContext] = Router()
@@ -105,4 +110,5 @@ def build_router(health: Handler[object]) -> Router[UsersContext]:
     router.add("PATCH", "/api/users/{user_id}", update_user)
     router.add("DELETE", "/api/users/{user_id}", delete_user)
     router.add("GET", "/api/admin/maintenance-runs", maintenance_runs)
+    router.add("GET", "/api/admin/erasures/{user_id}", get_erasure)
     return router

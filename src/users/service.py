@@ -1,24 +1,20 @@
 """The users worker's business rules: who may do what to which account.
 
 No HTTP and no runtime here: callers arrive as an `Identity`, refusals leave as
-`shared.errors` domain errors, storage is a repository, and the cache, the event
-queue and the password hasher are protocols, so every rule runs in CPython tests.
+`shared.errors` domain errors, storage is a repository, and the cache, the erasure
+starter and the password hasher are protocols, so every rule runs in CPython tests.
 """
 
-import asyncio
 import hashlib
 import secrets
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from contracts.events import USER_DELETED
 from shared import clock
 from shared.adapters.crypto import PasswordHash, Pbkdf2Hasher
 from shared.adapters.kv import KvCache
-from shared.adapters.queue import EventPublisher
 from shared.cursor import decode_cursor, page_of
 from shared.errors import Conflict, Forbidden, NotFound, Unauthenticated, Unprocessable
 from shared.identity import ADMIN, USER, Identity, require_admin
@@ -34,12 +30,14 @@ NO_SUCH_USER = "No such user"
 REFRESH_TOKEN_BYTES = 32  # 256 random bits (RFC 9700 asks for unguessable tokens)
 SESSION_CLEANUP_BATCH = 1000  # expired refresh tokens dropped per cron run
 MAX_PAGE = 100
-PURGE_BATCH = 100  # users per purge statement (and KV deletes per batch)
-# Per run: 9 D1 statements and 900 KV deletes at most, under one invocation's limits on
-# the free plan (50 D1 queries, 1,000 KV operations) with room for the run's own writes.
-PURGE_MAX_BATCHES = 9
 _CACHE_PREFIX = "users:v1:"  # bump when the cached shape changes
 _PUBLIC_FIELDS = frozenset({"id", "email", "name", "role", "created_at", "updated_at"})
+
+
+class ErasureStarter(Protocol):
+    async def start(self, user_id: str, deleted_at: str, request_id: str) -> None:
+        """Start the account's erasure (users.erasure); raises when it could not be started."""
+        ...
 
 
 class PasswordHasher(Protocol):
@@ -89,7 +87,7 @@ class UsersService:
         self,
         users: UserRepository,
         cache: KvCache,
-        events: EventPublisher,
+        erasures: ErasureStarter,
         settings: UsersSettings,
         hasher: PasswordHasher | None = None,
         now: Callable[[], datetime] = clock.now,
@@ -100,7 +98,7 @@ class UsersService:
         """Sessions and login counters live in the users database unless given."""
         self.users = users
         self.cache = cache
-        self.events = events
+        self.erasures = erasures
         self.settings = settings
         self.hasher = hasher or Pbkdf2Hasher()
         self._now = now
@@ -243,26 +241,19 @@ class UsersService:
         return user
 
     async def delete(self, caller: Identity, user_id: str, request_id: str) -> None:
-        """Soft delete, drop the cached copy and announce `user.deleted`.
+        """Soft delete, drop the cached copy and start the account's erasure (users.erasure).
 
-        If the cache or the queue fails, the soft delete is undone and the error raised,
-        so a retried DELETE still sends the event (rather than answering 404 with the
-        event lost and the user's orders left open).
+        If the cache or the erasure's start fails, the soft delete is undone and the error
+        raised, so a retried DELETE still starts it (rather than answering 404 with no
+        erasure running). A second DELETE finds no live account: 404, nothing started.
         """
         self._check_access(caller, user_id)
         deleted_at = self._timestamp()
         if not await self.users.soft_delete(user_id, deleted_at):
             raise NotFound(NO_SUCH_USER)
-        event = {
-            "type": USER_DELETED,
-            "id": uuid.uuid4().hex,
-            "user_id": user_id,
-            "request_id": request_id,
-            "occurred_at": deleted_at,
-        }
         try:
             await self.cache.delete(cache_key(user_id))
-            await self.events.send(event)
+            await self.erasures.start(user_id, deleted_at, request_id)
         except Exception:
             await self.users.undo_soft_delete(user_id, deleted_at)
             raise
@@ -270,34 +261,13 @@ class UsersService:
     # -- maintenance -------------------------------------------------------------
 
     def maintenance_tasks(self) -> dict[str, Task]:
-        return {
-            "purge_deleted_users": self.purge_deleted_users,
-            "forget_expired_sessions": self.forget_expired_sessions,
-        }
+        return {"forget_expired_sessions": self.forget_expired_sessions}
 
     async def forget_expired_sessions(self, now: datetime, counts: Counts) -> None:
         """Expired refresh tokens (spent ones are kept until then, to catch their reuse), the
         sessions left without a token, and login counters whose series is over: three statements."""
         counts["refresh_tokens_forgotten"] = await self.sessions.forget_expired(clock.iso(now), SESSION_CLEANUP_BATCH)
         counts["login_counters_forgotten"] = await self.throttle.forget_stale()
-
-    async def purge_deleted_users(self, now: datetime, counts: Counts) -> None:
-        """Hard-delete users soft-deleted more than `purge_after_seconds` before `now`, with their cache entries.
-
-        Bounded per run whatever the backlog: PURGE_MAX_BATCHES statements of D1 and
-        PURGE_MAX_BATCHES * PURGE_BATCH KV deletes, within one invocation's limits on the
-        free plan; the rest waits for the next run.
-        """
-        cutoff = clock.iso(now - timedelta(seconds=self.settings.purge_after_seconds))
-        counts.setdefault("users_purged", 0)
-        counts.setdefault("cache_entries_deleted", 0)
-        for _ in range(PURGE_MAX_BATCHES):
-            user_ids = await self.users.purge_deleted_before(cutoff, PURGE_BATCH)
-            counts["users_purged"] += len(user_ids)
-            await asyncio.gather(*(self.cache.delete(cache_key(user_id)) for user_id in user_ids))
-            counts["cache_entries_deleted"] += len(user_ids)
-            if len(user_ids) < PURGE_BATCH:
-                return
 
     @staticmethod
     def _check_access(caller: Identity, user_id: str) -> None:
