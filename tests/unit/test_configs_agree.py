@@ -35,7 +35,9 @@ def test_queue_names_in_python_are_the_configured_ones(environment: str | None) 
     producers = {p["binding"]: p["queue"] for p in orders["queues"]["producers"]}
     consumers = {c["queue"]: c.get("dead_letter_queue") for c in orders["queues"]["consumers"]}
     assert producers == {"ORDER_EVENTS": order_events, "USER_EVENTS": user_events}
-    assert {p["binding"]: p["queue"] for p in users["queues"]["producers"]} == {"EVENTS": user_events}
+    assert "queues" not in users, (
+        "users sends no events: its erasure is a workflow (README: Choreography or orchestration)"
+    )
     assert consumers == {order_events: dead_letters, user_events: dead_letters, dead_letters: None}
 
 

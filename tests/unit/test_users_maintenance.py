@@ -1,63 +1,79 @@
-"""The scheduled purge and its run records."""
+"""The users cron: the sweep of stuck erasures, the session clean-up, and their run records."""
 
 import json
 
 import pytest
 
+from shared.adapters.workflows import InstanceStatus
 from shared.errors import Forbidden
 from shared.logging import Logger
 from shared.maintenance import MaintenanceFailed
-from tests.unit.platform_limits import D1_QUERIES_FREE_PLAN, KV_OPERATIONS_PER_INVOCATION, LimitExceeded
+from tests.unit.platform_limits import LimitExceeded
 from tests.unit.users_support import World, as_admin, as_user, run
 from users.app import MAINTENANCE_JOB, WORKER
-from users.service import PURGE_BATCH, PURGE_MAX_BATCHES, cache_key
+from users.erasure import SWEEP_BATCH
 
 CRON = "0 3 * * *"
+NOTHING_SWEPT = {"erasures_restarted": 0, "erasures_started": 0}
 NO_SESSIONS_FORGOTTEN = {"refresh_tokens_forgotten": 0, "login_counters_forgotten": 0}
 
 
-def purge(world: World):
+def sweep(world: World):
     return world.maintain(CRON)
 
 
-def test_purge_hard_deletes_only_users_deleted_long_enough_ago() -> None:
+def test_the_sweep_restarts_errored_erasures_and_recreates_missing_ones_only() -> None:
     async def scenario() -> None:
         world = World()  # purge_after_seconds=3600
-        old = [await world.register(f"old{i}@example.com") for i in range(2)]
-        recent = await world.register("recent@example.com")
-        live = await world.register("live@example.com")
-        for user in old:
+        users = [await world.register(f"gone{i}@example.com") for i in range(4)]
+        for user in users:
             await world.service.delete(user, user.user_id, "r")
-        world.clock.advance(seconds=3601)
-        await world.service.delete(recent, recent.user_id, "r")
-        world.kv.values[cache_key(old[0].user_id)] = json.dumps({"stale": True})  # cached by a racing reader
+        errored, missing, running, complete = (f"erase-{u.user_id}" for u in users)
+        world.workflows.statuses[errored] = InstanceStatus("errored", "Error: orders failed")
+        del world.workflows.statuses[missing], world.workflows.created[missing]
+        world.workflows.statuses[running] = InstanceStatus("waiting", None)
+        await world.journal.finish(users[3].user_id, "2026-09-08T12:00:01.000Z")
+        world.clock.advance(hours=26)  # every unfinished one is overdue now
 
-        record = await purge(world)
+        record = await sweep(world)
 
-        ids = {row["id"] for row in await world.db.all("SELECT id FROM users")}
-        assert ids == {recent.user_id, live.user_id}
-        assert record.counts == {"users_purged": 2, "cache_entries_deleted": 2, **NO_SESSIONS_FORGOTTEN}
-        assert (
-            record.errors == [] and record.job == MAINTENANCE_JOB and record.cron == CRON and record.worker == "users"
-        )
-        assert record.started_at <= record.finished_at
-        assert cache_key(old[0].user_id) not in world.kv.values
-        assert set(world.kv.deleted) >= {cache_key(u.user_id) for u in old}
+        assert world.workflows.restarted == [errored] and missing in world.workflows.created
+        assert world.workflows.created[missing]["user_id"] == users[1].user_id
+        assert complete not in world.workflows.restarted
+        assert record.counts == {"erasures_restarted": 2, "erasures_started": 0, **NO_SESSIONS_FORGOTTEN}
+        assert record.errors == [] and record.job == MAINTENANCE_JOB and record.cron == CRON
 
     run(scenario())
 
 
-def test_purge_goes_through_several_batches() -> None:
+def test_an_errored_erasure_is_restarted_before_it_is_overdue() -> None:
     async def scenario() -> None:
         world = World()
-        admin = as_admin()
-        for i in range(PURGE_BATCH + 5):
-            user = await world.register(f"bulk{i}@example.com")
-            await world.service.delete(admin, user.user_id, "r")
-        world.clock.advance(hours=2)
-        record = await purge(world)
-        assert record.counts["users_purged"] == PURGE_BATCH + 5
-        assert await world.db.first("SELECT COUNT(*) AS n FROM users") == {"n": 0}
+        user = await world.register("early@example.com")
+        await world.service.delete(user, user.user_id, "r")
+        await world.journal.attempt(user.user_id, "cancel open orders", "2026-09-08T12:00:01.000Z")
+        await world.journal.settle(user.user_id, "cancel open orders", "errored", "2026-09-08T12:00:02.000Z", "x")
+        world.workflows.statuses[f"erase-{user.user_id}"] = InstanceStatus("errored", "Error: x")
+        assert (await sweep(world)).counts["erasures_restarted"] == 1
+        assert world.workflows.restarted == [f"erase-{user.user_id}"]
+
+    run(scenario())
+
+
+def test_the_sweep_starts_erasures_for_accounts_deleted_before_erasures_existed() -> None:
+    async def scenario() -> None:
+        world = World()
+        world.db.conn.executemany(
+            "INSERT INTO users (id, email, name, role, password_hash, password_salt, password_iterations,"
+            " created_at, updated_at, deleted_at) VALUES (?, ?, 'x', 'user', 'h', 's', 1, ?, ?, ?)",
+            [(f"usr_{i:05}", f"u{i}@example.com", "2026-01-01", "2026-01-01", "2026-01-02") for i in range(25)],
+        )
+        first = await sweep(world)
+        second = await sweep(world)
+        assert first.counts["erasures_started"] == SWEEP_BATCH and second.counts["erasures_started"] == 25 - SWEEP_BATCH
+        assert len(world.workflows.created) == 25
+        assert world.workflows.created["erase-usr_00000"]["deleted_at"] == "2026-01-02"
+        assert (await sweep(world)).counts == {**NOTHING_SWEPT, **NO_SESSIONS_FORGOTTEN}
 
     run(scenario())
 
@@ -65,9 +81,9 @@ def test_purge_goes_through_several_batches() -> None:
 def test_every_run_is_recorded_and_listed_newest_first_for_admins() -> None:
     async def scenario() -> None:
         world = World()
-        first = await purge(world)
+        first = await sweep(world)
         world.clock.advance(days=1)
-        second = await purge(world)
+        second = await sweep(world)
         runs = await world.maintenance.recent(as_admin())
         assert [r.id for r in runs] == [second.id, first.id]
         assert runs[1].public() == {
@@ -77,7 +93,7 @@ def test_every_run_is_recorded_and_listed_newest_first_for_admins() -> None:
             "cron": CRON,
             "started_at": first.started_at,
             "finished_at": first.finished_at,
-            "counts": {"users_purged": 0, "cache_entries_deleted": 0, **NO_SESSIONS_FORGOTTEN},
+            "counts": {**NOTHING_SWEPT, **NO_SESSIONS_FORGOTTEN},
             "errors": [],
         }
         with pytest.raises(Forbidden):
@@ -90,7 +106,7 @@ def test_recent_runs_are_capped_at_fifty() -> None:
     async def scenario() -> None:
         world = World()
         for _ in range(52):
-            await purge(world)
+            await sweep(world)
         assert len(await world.maintenance.recent(as_admin())) == 50
 
     run(scenario())
@@ -99,16 +115,18 @@ def test_recent_runs_are_capped_at_fifty() -> None:
 def test_a_failing_task_is_recorded_logged_with_traceback_and_fails_the_run(capsys: pytest.CaptureFixture[str]) -> None:
     async def scenario() -> None:
         world = World()
-        user = await world.register("half@example.com")
-        await world.service.delete(user, user.user_id, "r")
-        world.clock.advance(hours=2)
-        world.kv.fail_on = {"delete"}  # the D1 purge succeeds, then the cache step fails
-        with pytest.raises(MaintenanceFailed, match="kv delete failed"):
-            await purge(world)
+        world.db.conn.execute(
+            "INSERT INTO users (id, email, name, role, password_hash, password_salt, password_iterations,"
+            " created_at, updated_at, deleted_at) VALUES ('usr_old', 'o@example.com', 'x', 'user', 'h', 's', 1,"
+            " '2026-01-01', '2026-01-01', '2026-01-02')"
+        )
+        world.workflows.fail = True
+        with pytest.raises(MaintenanceFailed, match="workflows unavailable"):
+            await sweep(world)
         [record] = await world.maintenance.recent(as_admin())
-        assert record.errors == ["purge_deleted_users: RuntimeError: kv delete failed"]
-        # partial progress kept, and the other task still ran
-        assert record.counts == {"users_purged": 1, "cache_entries_deleted": 0, **NO_SESSIONS_FORGOTTEN}
+        assert record.errors == ["restart_stuck_erasures: RuntimeError: workflows unavailable"]
+        # the other task still ran
+        assert record.counts == {**NOTHING_SWEPT, **NO_SESSIONS_FORGOTTEN}
 
     run(scenario())
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
@@ -136,31 +154,7 @@ def test_recording_failure_of_a_good_run_is_raised() -> None:
         world = World()
         await world.db.run("DROP TABLE maintenance_runs")
         with pytest.raises(Exception, match="maintenance_runs"):
-            await purge(world)
-
-    run(scenario())
-
-
-def test_purge_stays_within_one_invocations_limits_at_any_backlog() -> None:
-    """2,000 accounts waiting: each run does what the free plan's limits allow, the next runs the rest."""
-
-    async def scenario() -> None:
-        world = World()
-        backlog = 2_000
-        world.db.conn.executemany(
-            "INSERT INTO users (id, email, name, role, password_hash, password_salt, password_iterations,"
-            " created_at, updated_at, deleted_at) VALUES (?, ?, 'x', 'user', 'h', 's', 1, ?, ?, ?)",
-            [(f"usr_{i:05}", f"u{i}@example.com", "2026-01-01", "2026-01-01", "2026-01-02") for i in range(backlog)],
-        )
-        purged_per_run = []
-        while True:
-            with world.db.invocation(D1_QUERIES_FREE_PLAN), world.kv.invocation(KV_OPERATIONS_PER_INVOCATION):
-                record = await purge(world)
-            purged_per_run.append(record.counts["users_purged"])
-            if record.counts["users_purged"] < PURGE_MAX_BATCHES * PURGE_BATCH:
-                break
-        assert purged_per_run == [900, 900, 200]
-        assert await world.db.first("SELECT COUNT(*) AS n FROM users") == {"n": 0}
+            await sweep(world)
 
     run(scenario())
 

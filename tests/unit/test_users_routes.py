@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from shared.http import HttpRequest, HttpResponse
-from shared.identity import Identity
+from shared.identity import ADMIN, Identity
 from tests.unit.memory_kv import FakeKvBinding
 from tests.unit.sqlite_db import SqliteDatabase
 from tests.unit.users_support import FakeD1Binding, run
@@ -17,14 +17,24 @@ from users.service import cache_key
 PASSWORD = "correct horse battery"
 
 
-class FakeQueueBinding:
-    """A queue producer binding: `send(body)`."""
+class FakeWorkflowBinding:
+    """A Workflow binding: `create({id, params})`, `get(id)` with the instance's `status()`."""
 
     def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
+        self.created: dict[str, dict[str, Any]] = {}
 
-    async def send(self, body: dict[str, Any]) -> None:
-        self.sent.append(body)
+    async def create(self, options: dict[str, Any]) -> SimpleNamespace:
+        self.created[options["id"]] = options["params"]
+        return SimpleNamespace(id=options["id"])
+
+    async def get(self, instance_id: str) -> SimpleNamespace:
+        if instance_id not in self.created:
+            raise RuntimeError("instance.not_found")
+
+        async def status() -> dict[str, Any]:
+            return {"status": "running", "error": None, "output": None}
+
+        return SimpleNamespace(id=instance_id, status=status)
 
 
 @pytest.fixture
@@ -32,7 +42,7 @@ def env() -> SimpleNamespace:
     return SimpleNamespace(
         DB=FakeD1Binding(SqliteDatabase("users")),
         PROFILE_CACHE=FakeKvBinding(),
-        EVENTS=FakeQueueBinding(),
+        ERASURES=FakeWorkflowBinding(),
         ADMIN_EMAILS=" Admin@Example.com , ops@example.com,",
         PROFILE_CACHE_TTL_SECONDS="120",
         USER_PURGE_AFTER_SECONDS="3600",
@@ -169,8 +179,13 @@ def test_delete_then_everything_is_gone(env: SimpleNamespace) -> None:
     me = register(env, "bye@example.com")
     answer = call(env, "DELETE", f"/api/users/{me.user_id}", as_=me)
     assert (answer.status, answer.body) == (204, b"")
-    [event] = env.EVENTS.sent
-    assert event["type"] == "user.deleted" and event["user_id"] == me.user_id and event["request_id"] == "req-test"
+    [params] = env.ERASURES.created.values()
+    assert params["user_id"] == me.user_id and params["request_id"] == "req-test"
+    status = call(env, "GET", f"/api/admin/erasures/{me.user_id}", as_=Identity("usr_admin", ADMIN))
+    assert status.status == 200 and status.json()["status"] == "running"
+    assert [step["status"] for step in status.json()["steps"]] == ["pending"] * 4
+    assert call(env, "GET", f"/api/admin/erasures/{me.user_id}", as_=me).status == 403
+    assert call(env, "GET", "/api/admin/erasures/usr_unknown", as_=Identity("usr_admin", ADMIN)).status == 404
     assert call(env, "DELETE", f"/api/users/{me.user_id}", as_=me).status == 404
     assert call(env, "GET", f"/api/users/{me.user_id}", as_=me).status == 404
     assert call(env, "GET", "/api/users/me", as_=me).status == 404
@@ -193,16 +208,16 @@ def test_list_users(env: SimpleNamespace) -> None:
     assert call(env, "GET", "/api/users?limit=101", as_=admin).status == 422
 
 
-def test_scheduled_purge_and_maintenance_runs(env: SimpleNamespace) -> None:
+def test_scheduled_sweep_and_maintenance_runs(env: SimpleNamespace) -> None:
+    """An account soft-deleted by the release before erasures gets its erasure from the cron."""
     admin = register(env, "admin@example.com")
     doomed = register(env, "doomed@example.com")
-    call(env, "DELETE", f"/api/users/{doomed.user_id}", as_=doomed)
     env.DB.db.conn.execute("UPDATE users SET deleted_at = '2000-01-01T00:00:00.000Z' WHERE id = ?", (doomed.user_id,))
     run(run_scheduled(env, "0 3 * * *"))
-    assert env.DB.db.conn.execute("SELECT COUNT(*) FROM users").fetchone()[0] == 1
+    assert env.ERASURES.created[f"erase-{doomed.user_id}"]["deleted_at"] == "2000-01-01T00:00:00.000Z"
     answer = call(env, "GET", "/api/admin/maintenance-runs", as_=admin)
     [item] = answer.json()["items"]
-    assert answer.status == 200 and item["counts"]["users_purged"] == 1 and item["cron"] == "0 3 * * *"
+    assert answer.status == 200 and item["counts"]["erasures_started"] == 1 and item["cron"] == "0 3 * * *"
     assert item["worker"] == "users" and item["job"] == "users-maintenance" and item["errors"] == []
     assert call(env, "GET", "/api/admin/maintenance-runs", as_=Identity(doomed.user_id, "user")).status == 403
 

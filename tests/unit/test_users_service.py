@@ -351,7 +351,7 @@ def test_rename_of_a_deleted_user_is_404() -> None:
 # -- delete ---------------------------------------------------------------------------
 
 
-def test_delete_soft_deletes_invalidates_and_announces() -> None:
+def test_delete_soft_deletes_invalidates_and_starts_the_erasure() -> None:
     async def scenario() -> None:
         world = World()
         me = await world.register("bye@example.com")
@@ -360,24 +360,30 @@ def test_delete_soft_deletes_invalidates_and_announces() -> None:
         row = await world.db.first("SELECT deleted_at FROM users WHERE id = ?", me.user_id)
         assert row is not None and row["deleted_at"]  # soft: the row is still there
         assert cache_key(me.user_id) not in world.kv.values
-        [event] = world.events.events
-        assert event["type"] == "user.deleted" and event["user_id"] == me.user_id
-        assert event["request_id"] == "req-42" and event["occurred_at"] == row["deleted_at"]
-        assert len(event["id"]) == 32 and int(event["id"], 16) >= 0
+        assert world.workflows.created == {
+            f"erase-{me.user_id}": {
+                "user_id": me.user_id,
+                "deleted_at": row["deleted_at"],
+                "purge_after_seconds": 3600,
+                "request_id": "req-42",
+            }
+        }
+        erasure = await world.journal.get(me.user_id)
+        assert erasure is not None and erasure.created_at == row["deleted_at"] and erasure.finished_at is None
         with pytest.raises(NotFound):
             await world.service.get_user(as_admin(), me.user_id)
 
     run(scenario())
 
 
-def test_second_delete_is_404_and_sends_nothing() -> None:
+def test_second_delete_is_404_and_starts_nothing() -> None:
     async def scenario() -> None:
         world = World()
         me = await world.register("twice@example.com")
         await world.service.delete(me, me.user_id, "r1")
         with pytest.raises(NotFound):
             await world.service.delete(me, me.user_id, "r2")
-        assert len(world.events.events) == 1
+        assert list(world.workflows.created) == [f"erase-{me.user_id}"]
 
     run(scenario())
 
@@ -388,27 +394,27 @@ def test_strangers_cannot_delete_admins_can() -> None:
         me = await world.register("victim@example.com")
         with pytest.raises(NotFound):
             await world.service.delete(as_user("usr_other"), me.user_id, "r")
-        assert await world.repo.get(me.user_id) is not None and world.events.events == []
+        assert await world.repo.get(me.user_id) is not None and world.workflows.created == {}
         await world.service.delete(as_admin(), me.user_id, "r")
         assert await world.repo.get(me.user_id) is None
 
     run(scenario())
 
 
-@pytest.mark.parametrize("failing", ["queue", "kv"])
-def test_a_failed_announcement_undoes_the_delete_so_a_retry_works(failing: str) -> None:
+@pytest.mark.parametrize("failing", ["workflows", "kv"])
+def test_an_erasure_that_cannot_start_undoes_the_delete_so_a_retry_works(failing: str) -> None:
     async def scenario() -> None:
         world = World()
         me = await world.register("retry@example.com")
-        if failing == "queue":
-            world.events.fail = True
+        if failing == "workflows":
+            world.workflows.fail = True
         else:
             world.kv.fail_on = {"delete"}
         with pytest.raises(RuntimeError):
             await world.service.delete(me, me.user_id, "r1")
-        assert await world.repo.get(me.user_id) is not None
-        world.events.fail, world.kv.fail_on = False, set()
+        assert await world.repo.get(me.user_id) is not None and await world.journal.get(me.user_id) is None
+        world.workflows.fail, world.kv.fail_on = False, set()
         await world.service.delete(me, me.user_id, "r2")
-        assert [e["request_id"] for e in world.events.events] == ["r2"]
+        assert [p["request_id"] for p in world.workflows.created.values()] == ["r2"]
 
     run(scenario())

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from shared.adapters.crypto import PasswordHash, Pbkdf2Hasher
 from shared.adapters.kv import WorkersKv
+from shared.adapters.workflows import InstanceStatus
 from shared.identity import ADMIN, USER, Identity
 from shared.logging import Logger
 from shared.maintenance import Maintenance
@@ -15,7 +16,8 @@ from shared.maintenance_runs import MaintenanceRunRecord, MaintenanceRunReposito
 from tests.unit.memory_kv import FakeKvBinding
 from tests.unit.sqlite_db import SqliteDatabase
 from users.app import MAINTENANCE_JOB, WORKER
-from users.repository import UserRepository
+from users.erasure import ErasureService
+from users.repository import ErasureRepository, UserRepository
 from users.service import UsersService, UsersSettings
 
 T = TypeVar("T")
@@ -58,24 +60,39 @@ class CountingHasher(Pbkdf2Hasher):
         return await super().verify(password, stored)
 
 
-class MemoryPublisher:
+class MemoryWorkflows:
+    """A Workflow binding's instances in memory (`shared.adapters.workflows.Workflows`): what
+    was created with which params, each one's status, and the restarts."""
+
     def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
+        self.created: dict[str, dict[str, Any]] = {}
+        self.statuses: dict[str, InstanceStatus] = {}
+        self.restarted: list[str] = []
         self.fail = False
 
-    async def send(self, event: dict[str, Any]) -> None:
+    async def create(self, instance_id: str, params: dict[str, Any]) -> None:
         if self.fail:
-            raise RuntimeError("queue unavailable")
-        self.events.append(event)
+            raise RuntimeError("workflows unavailable")
+        if instance_id in self.created:
+            raise RuntimeError("instance.already_exists")
+        self.created[instance_id] = params
+        self.statuses[instance_id] = InstanceStatus("queued", None)
+
+    async def status(self, instance_id: str) -> InstanceStatus | None:
+        return self.statuses.get(instance_id)
+
+    async def restart(self, instance_id: str) -> None:
+        self.restarted.append(instance_id)
+        self.statuses[instance_id] = InstanceStatus("queued", None)
 
 
 @dataclass
 class World:
-    """A users service on real SQLite with in-memory KV and queue, plus handles to inspect them."""
+    """A users service on real SQLite with in-memory KV and workflows, plus handles to inspect them."""
 
     db: SqliteDatabase = field(default_factory=lambda: SqliteDatabase("users"))
     kv: FakeKvBinding = field(default_factory=FakeKvBinding)
-    events: MemoryPublisher = field(default_factory=MemoryPublisher)
+    workflows: MemoryWorkflows = field(default_factory=MemoryWorkflows)
     hasher: CountingHasher = field(default_factory=CountingHasher)
     clock: Clock = field(default_factory=Clock)
     settings: UsersSettings = field(
@@ -86,14 +103,17 @@ class World:
 
     def __post_init__(self) -> None:
         self.repo = UserRepository(self.db)
-        self.service = UsersService(self.repo, WorkersKv(self.kv), self.events, self.settings, self.hasher, self.clock)
+        self.journal = ErasureRepository(self.db)
+        self.erasures = ErasureService(self.journal, self.workflows, self.settings.purge_after_seconds, self.clock)
+        self.service = UsersService(
+            self.repo, WorkersKv(self.kv), self.erasures, self.settings, self.hasher, self.clock
+        )
         self.maintenance = Maintenance(MaintenanceRunRepository(self.db), WORKER, self.clock)
 
     async def maintain(self, cron: str) -> MaintenanceRunRecord:
         """One scheduled run, as `users.app.run_scheduled` does it."""
-        return await self.maintenance.run(
-            MAINTENANCE_JOB, cron, self.service.maintenance_tasks(), Logger(worker=WORKER)
-        )
+        tasks = {**self.service.maintenance_tasks(), "restart_stuck_erasures": self.erasures.sweep}
+        return await self.maintenance.run(MAINTENANCE_JOB, cron, tasks, Logger(worker=WORKER))
 
     async def register(self, email: str, name: str = "Someone", password: str = PASSWORD) -> Identity:
         user = await self.service.register(email, password, name)
