@@ -58,9 +58,14 @@ TEST_VARS: dict[str, str] = {
     "ALERT_WEBHOOK_SECRET": "test-alert-secret-for-e2e-only",
     # The 5xx-rate alert resolves a minute after a fault ends, not five (tests/e2e/test_alerts.py).
     "ALERT_ERROR_RATE_WINDOW_MINUTES": "1",
-    # Short enough that tests/e2e/test_maintenance.py sees keys forgotten and accounts purged.
+    # Short enough that tests/e2e/test_maintenance.py sees keys forgotten, and that
+    # tests/e2e/test_erasure.py sees accounts erased.
     "IDEMPOTENCY_TTL_SECONDS": "3",
     "USER_PURGE_AFTER_SECONDS": "3",
+    # Erasure steps retried 3 times, 1, 2 and 4 s apart: a step that always fails errors in
+    # about 7 s (tests/e2e/test_erasure.py).
+    "ERASURE_STEP_RETRIES": "3",
+    "ERASURE_RETRY_DELAY_SECONDS": "1",
     # Login throttling in seconds, not minutes (tests/e2e/test_sessions.py waits them out);
     # the lock long enough that a loaded machine still sees it.
     "LOGIN_FAILURE_WINDOW_SECONDS": "10",

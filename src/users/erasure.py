@@ -183,12 +183,22 @@ class AccountErasure:
         self._now = now
 
     async def run(self, params: ErasureParams, step: Any) -> dict[str, Any]:
-        cancelled = await self._do(step, params, CANCEL, self.steps.cancel_open_orders)
-        seconds = await self._do(step, params, WAIT, self.steps.begin_wait, settles_as="waiting")
-        if seconds > 0:
-            await step.sleep("retention", f"{seconds} seconds")
-        await self._do(step, params, PURGE, self.steps.purge_account)
-        erased = await self._do(step, params, STRIP, self.steps.strip_orders)
+        current = CANCEL
+        try:
+            cancelled = await self._do(step, params, CANCEL, self.steps.cancel_open_orders)
+            current = WAIT
+            seconds = await self._do(step, params, WAIT, self.steps.begin_wait, settles_as="waiting")
+            if seconds > 0:
+                await step.sleep("retention", f"{seconds} seconds")
+            current = PURGE
+            await self._do(step, params, PURGE, self.steps.purge_account)
+            current = STRIP
+            erased = await self._do(step, params, STRIP, self.steps.strip_orders)
+        except Exception as error:
+            # The engine gave up on `current` (its retries are spent): the instance errors. The
+            # journal says so too, so the status shows where, and the cron's sweep restarts it.
+            await self.journal.settle(params.user_id, current, "errored", self._stamp(), describe(error))
+            raise
         return {"user_id": params.user_id, "orders_cancelled": cancelled, "orders_erased": erased}
 
     async def _do(self, step: Any, params: ErasureParams, name: str, work: Work, settles_as: str = "complete") -> Any:
@@ -213,7 +223,10 @@ class AccountErasure:
         except Exception as error:
             last = attempt > self.retry.limit
             await self.journal.settle(user_id, name, "errored" if last else "running", self._stamp(), describe(error))
-            log.exception("erasure step failed" + ("; no retries left" if last else "; it will be retried"), error)
+            if last:  # the erasure is stuck until the cron's sweep restarts it: an operator should know
+                log.exception("erasure step failed; no retries left", error)
+            else:  # expected while a service is down: the engine retries it with backoff
+                log.warning("erasure step failed; it will be retried", reason=describe(error))
             raise
         await self.journal.settle(user_id, name, settles_as, self._stamp())
         if name == STEPS[-1]:
@@ -243,18 +256,20 @@ class ErasureView:
     def public(self) -> dict[str, Any]:
         by_name = {step.name: step for step in self.steps}
         errored = next((s for s in self.steps if s.status == "errored"), None)
+        status = self.status(errored)
         steps = [_public_step(name, by_name.get(name)) for name in STEPS]
-        if self.status(errored) == "errored" and errored is None and self.steps:
+        stopped = errored
+        if status == "errored" and errored is None and self.steps:
             # The engine gave up on a step whose own attempts the journal saw succeed (their
             # answers were lost): the step it stopped at is the last one that started.
-            last = max(self.steps, key=lambda step: step.started_at).name
-            steps[STEPS.index(last)]["status"] = "errored"
+            stopped = max(self.steps, key=lambda step: step.started_at)
+            steps[STEPS.index(stopped.name)]["status"] = "errored"
         return {
             "user_id": self.row.user_id,
-            "status": self.status(errored),
+            "status": status,
             "steps": steps,
             "created_at": self.row.created_at,
-            "finished_at": self.row.finished_at or (errored.finished_at if errored else None),
+            "finished_at": self.row.finished_at or (stopped.finished_at if stopped and status == "errored" else None),
             "error": self.error(errored),
         }
 

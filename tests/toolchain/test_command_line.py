@@ -7,18 +7,14 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.toolchain.tools import NODE, ROOT
+from tests.toolchain.tools import NODE, ROOT, RUNTIME, START_TIMEOUT_S, Runtime, free_port
 
 SCRIPTS = ("scripts/dev", "scripts/bench", "scripts/make-admin", "scripts/setup", "scripts/screenshot")
-RUNTIME = [str(NODE), "scripts/runtime/main.mjs"]
-START_TIMEOUT_S = 180
 
 
 def run(args: list[str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -63,12 +59,6 @@ def test_a_bad_value_is_one_line_and_exit_2(args: list[str], says: str):
     assert "--help" in done.stderr and done.stdout == ""
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_a_port_in_use_is_named_before_anything_starts(tmp_path: Path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -106,43 +96,6 @@ def test_a_stale_lock_is_taken_over(tmp_path: Path):
         done = run([*RUNTIME, "--port", str(taken.getsockname()[1]), "--persist-to", str(state)], timeout=30)
     assert "is in use" in done.stderr and "another local runtime" not in done.stderr, done.stderr
     assert not (state / "scripts-dev.pid").exists()
-
-
-class Runtime:
-    """main.mjs on a free port with its own state, its stderr collected as it comes."""
-
-    def __init__(self, tmp_path: Path, *args: str) -> None:
-        self.port = free_port()
-        command = [*RUNTIME, "--port", str(self.port), "--persist-to", str(tmp_path / "state"), *args]
-        env = {**os.environ, "PATH": f"{NODE.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-        self.proc = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-        )
-        self.stderr: list[str] = []
-        self.ready = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.stderr.append(line)
-            if line.startswith("Ready on "):
-                self.ready.set()
-
-    def connect(self) -> socket.socket:
-        """The first TCP connection the port accepts (retrying while nothing listens yet)."""
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                return socket.create_connection(("127.0.0.1", self.port), timeout=START_TIMEOUT_S)
-            except ConnectionRefusedError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise
-                time.sleep(0.02)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
 
 
 def test_a_connection_made_before_ready_is_held_and_answered(tmp_path: Path):

@@ -6,7 +6,11 @@ import json
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +26,8 @@ BUNDLE = re.compile(
 )
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 DEV_TIMEOUT_S = 120
+RUNTIME = [str(NODE), "scripts/runtime/main.mjs"]
+START_TIMEOUT_S = 180
 
 
 def wrangler_env(home: Path) -> dict[str, str]:
@@ -81,3 +87,66 @@ def copy_project(copy: Path) -> Path:
             shutil.copy(source, copy / name)
     (copy / "node_modules").symlink_to(ROOT / "node_modules")
     return copy
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Runtime:
+    """main.mjs on a free port with its own state (`tmp_path / "state"`), its stderr collected
+    as it comes. It runs in a process group of its own, so `crash()` ends it as a machine
+    failure would: the runtime and its workerd at once, nothing shut down in order."""
+
+    def __init__(self, tmp_path: Path, *args: str) -> None:
+        self.port = free_port()
+        self.state = tmp_path / "state"
+        command = [*RUNTIME, "--port", str(self.port), "--persist-to", str(self.state), *args]
+        env = {**os.environ, "PATH": f"{NODE.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+        self.proc = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        self.stderr: list[str] = []
+        self.ready = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.stderr.append(line)
+            if line.startswith("Ready on "):
+                self.ready.set()
+
+    def connect(self) -> socket.socket:
+        """The first TCP connection the port accepts (retrying while nothing listens yet)."""
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                return socket.create_connection(("127.0.0.1", self.port), timeout=START_TIMEOUT_S)
+            except ConnectionRefusedError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise
+                time.sleep(0.02)
+
+    def stop(self) -> None:
+        """Ctrl-C's way: the runtime stops miniflare and exits."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+
+    def crash(self) -> None:
+        """SIGKILL to the runtime's whole process group (itself and workerd)."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
