@@ -256,24 +256,7 @@ class Telemetry:
         """A scheduled run: a trace of its own; its point is written whether it succeeds or raises."""
         if not self.enabled:
             return await handle()
-        usage, tokens = _enter(tracing.start_trace())
-        outcome = "failed"
-        try:
-            result = await handle()
-            outcome = "ok"
-        finally:
-            point = usage.point(
-                worker=self.worker,
-                kind=RUN,
-                route=cron,
-                method="scheduled",
-                outcome=outcome,
-                request_id="-",
-                status=0,
-            )
-            self._write(point)
-            _leave(tokens)
-        return result
+        return await self._ok_or_failed(tracing.start_trace(), handle, RUN, cron, "scheduled", "-")
 
     async def step(
         self, workflow: str, name: str, trace: dict[str, str], request_id: str, handle: Callable[[], Awaitable[T]]
@@ -284,6 +267,12 @@ class Telemetry:
         if not self.enabled:
             return await handle()
         span = tracing.continue_or_start(trace.get(tracing.TRACEPARENT), trace.get(tracing.TRACESTATE))
+        return await self._ok_or_failed(span, handle, STEP, workflow, name, request_id)
+
+    async def _ok_or_failed(
+        self, span: Span, handle: Callable[[], Awaitable[T]], kind: str, route: str, method: str, request_id: str
+    ) -> T:
+        """A unit of work that succeeds (`ok`) or raises (`failed`): its point is written either way."""
         usage, tokens = _enter(span)
         outcome = "failed"
         try:
@@ -292,9 +281,9 @@ class Telemetry:
         finally:
             point = usage.point(
                 worker=self.worker,
-                kind=STEP,
-                route=workflow,
-                method=name,
+                kind=kind,
+                route=route,
+                method=method,
                 outcome=outcome,
                 request_id=request_id,
                 status=0,

@@ -231,6 +231,7 @@ def test_openapi_lists_every_route(api):
         ("get", "/api/admin/dead-letters"),
         ("post", "/api/admin/dead-letters/{id}/replay"),
         ("get", "/api/admin/maintenance-runs"),
+        ("get", "/api/admin/erasures/{user_id}"),
         ("get", "/api/admin/metrics"),
         ("get", "/api/admin/alerts"),
         ("get", "/api/admin/traces"),

@@ -31,7 +31,7 @@ EXPECTED_FUNCTIONS = {
     "auth": {"register_user", "login"},
     "users": {"get_current_user", "list_users", "get_user", "update_user", "delete_user"},
     "orders": {"create_order", "list_orders", "get_order", "cancel_order", "head_order"},
-    "admin": {"list_dead_letters", "replay_dead_letter", "list_maintenance_runs", "get_alerts"},
+    "admin": {"list_dead_letters", "replay_dead_letter", "list_maintenance_runs", "get_alerts", "get_erasure"},
     "system": {"get_health", "get_open_api_document"},
 }
 

@@ -219,6 +219,33 @@ def test_a_scheduled_run_starts_its_own_trace_and_is_counted_when_it_fails():
     assert first.split("-")[1] == ok.trace_id != failed.trace_id
 
 
+def test_a_workflow_step_attempt_continues_the_trace_that_started_the_workflow():
+    points = Points()
+    telemetry = Telemetry("users", points)
+    started_by = {"traceparent": INCOMING, "tracestate": "vendor=kept"}
+
+    async def attempt():
+        return trace_headers()
+
+    async def fail():
+        raise RuntimeError("orders failed")
+
+    headers = asyncio.run(telemetry.step("account-erasure", "purge account", started_by, "req-9", attempt))
+    with pytest.raises(RuntimeError):
+        asyncio.run(telemetry.step("account-erasure", "purge account", started_by, "req-9", fail))
+    ok, failed = points.written
+    assert (ok.kind, ok.route, ok.method, ok.request_id, ok.outcome, failed.outcome) == (
+        "step",
+        "account-erasure",
+        "purge account",
+        "req-9",
+        "ok",
+        "failed",
+    )
+    assert ok.trace_id == failed.trace_id == TRACE and headers["tracestate"] == "vendor=kept"
+    assert headers["traceparent"] != INCOMING  # a span of its own in that trace
+
+
 def test_a_webhook_attempt_carries_the_trace_as_a_header_not_in_its_body():
     calls: list[tuple[str, dict]] = []
 
