@@ -40,7 +40,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 ROLLOUT = {"staging": (100,), "production": (10, 100)}
 BAKE_SECONDS = {"staging": 0, "production": 60}  # production: the new version takes real traffic first
-SERVICES_FIRST = (("users", "services/users/wrangler.toml"), ("orders", "services/orders/wrangler.toml"))
+# Orders before users: the users worker binds orders (its erasure workflow's steps), and a
+# first deploy of a worker whose service binding names no deployed worker is refused.
+SERVICES_FIRST = (("orders", "services/orders/wrangler.toml"), ("users", "services/users/wrangler.toml"))
 GATEWAY = ("gateway", "wrangler.toml")
 # The ids committed for staging and production start with eight zeros: placeholders for
 # the ids `wrangler d1 create` / `wrangler kv namespace create` print on your account.
@@ -89,7 +91,7 @@ def _ids(value: Any) -> Iterator[tuple[str, str]]:
 
 
 def workers(environment: str) -> list[Worker]:
-    """The three workers in deploy order: the services before the gateway that binds them."""
+    """The three workers in deploy order: each after the workers it binds (orders, users, gateway)."""
     found = []
     for role, config in (*SERVICES_FIRST, GATEWAY):
         whole = tomllib.loads((ROOT / config).read_text(encoding="utf-8"))

@@ -75,7 +75,7 @@ async def delete_user(request: HttpRequest, ctx: GatewayContext) -> HttpResponse
     the account before the client hears 204, so no order can follow the answer.
 
     A retried DELETE (404 from users: already deleted) closes again, so a close that failed
-    the first time (answered 5xx) is made up by the retry; the `user.deleted` event closes
+    the first time (answered 5xx) is made up by the retry; the erasure's first step closes
     it a third way. Nobody else's account is closed: only self or an admin get this far.
     """
     answer = await forward(ctx.services["users"], request, request.identity)

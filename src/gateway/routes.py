@@ -281,7 +281,9 @@ ROUTES: tuple[Route, ...] = (
         description=(
             "Your own account, or any as an admin. From this answer on the account can neither log in nor "
             "be read, all its sessions have ended, and no order is created for it, whatever tokens it still "
-            "holds; a scheduled job purges it later."
+            "holds. It starts the account's erasure (one workflow per account, `GET /api/admin/erasures/{user_id}`): "
+            "its open orders are cancelled, and after the retention period the account is purged and its "
+            "orders keep no personal data. A second DELETE is 404 and starts nothing."
         ),
         tag="users",
     ),

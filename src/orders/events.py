@@ -27,7 +27,9 @@ EventHandler = Callable[[dict[str, Any], Logger], Awaitable[None]]
 
 
 class EventConsumer:
-    """order.created and user.deleted."""
+    """order.created, and user.deleted from the release before account erasure became a workflow
+    (kept one release, so its events and their replays still cancel orders; README: "Choreography
+    or orchestration")."""
 
     def __init__(
         self,

@@ -67,7 +67,7 @@ def sign_up(api: httpx.Client, email: str | None = None) -> Account:
 
 def leave_no_trace(api: httpx.Client, account: Account, request: pytest.FixtureRequest) -> None:
     """A smoke test runs against a live deployment: the account it signed up is deleted again
-    (a soft delete that cancels its open orders; the users worker's cron purges it)."""
+    (a soft delete whose erasure workflow cancels its open orders and purges it)."""
     if request.node.get_closest_marker("smoke"):
         deleted = api.delete(f"/api/users/{account.id}", headers=account.headers)
         assert deleted.status_code in (204, 404), deleted.text

@@ -15,7 +15,8 @@ import pytest
 from tests.toolchain.tools import ROOT
 
 DEPLOY = ROOT / "scripts" / "deploy"
-ORDER = ("services/users/wrangler.toml", "services/orders/wrangler.toml", "wrangler.toml")
+# Each worker after the workers it binds: users binds orders (its erasure), the gateway both.
+ORDER = ("services/orders/wrangler.toml", "services/users/wrangler.toml", "wrangler.toml")
 
 
 def deploy(*args: str) -> subprocess.CompletedProcess[str]:

@@ -110,10 +110,10 @@ def test_a_failed_gate_rolls_every_worker_back_gateway_first(tmp_path: Path) -> 
         assert "the gate failed at 10%" in str(stop)
     deploys = [c for c in shell.commands if c[:3] == ["wrangler", "versions", "deploy"]]
     assert [c[3:5] for c in deploys] == [
-        [f"new-edge-{r}-production@10%", f"old-{r}@90%"] for r in ("users", "orders", "gateway")
+        [f"new-edge-{r}-production@10%", f"old-{r}@90%"] for r in ("orders", "users", "gateway")
     ]
     rollbacks = [c[2] for c in shell.commands if c[:2] == ["wrangler", "rollback"]]
-    assert rollbacks == ["old-gateway", "old-orders", "old-users"]
+    assert rollbacks == ["old-gateway", "old-users", "old-orders"]
     assert shell.commands[-1][:2] == ["wrangler", "rollback"], "nothing runs after the rollback"
 
 
@@ -124,7 +124,7 @@ def test_a_passing_release_ends_at_100_percent_and_a_first_release_deploys_whole
     first = [c for c in shell.commands if c[:2] == ["pywrangler", "deploy"]]
     assert [c[2:6] for c in first] == [["--env", "staging", "-c", "wrangler.toml"]], "the gateway's first release"
     deploys = [c for c in shell.commands if c[:3] == ["wrangler", "versions", "deploy"]]
-    assert [c[3] for c in deploys] == ["new-edge-users-staging@100%", "new-edge-orders-staging@100%"]
+    assert [c[3] for c in deploys] == ["new-edge-orders-staging@100%", "new-edge-users-staging@100%"]
     assert not [c for c in shell.commands if c[:2] == ["wrangler", "rollback"]]
 
 
