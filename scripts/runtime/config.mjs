@@ -30,6 +30,9 @@ export function readWorker(root, relPath, varOverrides) {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath);
   // wrangler's reader already merged [vars] with the .dev.vars beside the config.
   workerOptions.bindings = { ...workerOptions.bindings, ...varOverrides };
+  // A workflow whose class is in this worker names no script_name; miniflare's engine must
+  // be told which worker that is, or it calls a worker of no name.
+  for (const workflow of Object.values(workerOptions.workflows ?? {})) workflow.scriptName ??= config.name;
   return {
     name: config.name,
     alias: config.name.replace(/^edge-/, ""),

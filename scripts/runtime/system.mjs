@@ -96,9 +96,6 @@ const localSqlApi = (origin) => ({
  */
 export async function startSystem({ root, persistTo, vars, rateLimit, wheelsDir, log }) {
   const specs = CONFIG_PATHS.map((p) => readWorker(root, p, vars));
-  for (const spec of specs) {
-    for (const workflow of Object.values(spec.workerOptions.workflows ?? {})) workflow.scriptName ??= spec.name;
-  }
   if (typeof rateLimit === "number") setRateLimits(specs, rateLimit);
   const gateway = specs[0];
   const python = new Map();

@@ -4,55 +4,26 @@
 wait out USER_PURGE_AFTER_SECONDS (3 s in tests/conftest.py TEST_VARS), purge the account
 and strip it from its orders. Faults come from the runtime's door (scripts/runtime/faults.mjs:
 `step-fails` fails a step's attempt after its Python ran, so its effect has happened and its
-answer is lost) and from killing the runtime itself. Local only: the waits are the suite's.
+answer is lost). Local only: the waits are the suite's. Killing the runtime while an erasure
+waits is tests/toolchain/test_runtime_restart.py: it needs runtimes of its own, started after
+this suite's runtime is done with (each start rebuilds `dist/`, whose assets that one serves).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from tests.conftest import TEST_VARS
-from tests.e2e.conftest import ADMIN_EMAIL, PASSWORD, Account, client_address, login, register, sign_up
-from tests.toolchain.tools import START_TIMEOUT_S, Runtime, wrangler
+from tests.e2e.erasures import ORDER, STEPS, erasure, finished, time_between, wait_for
+from tests.toolchain.tools import wrangler
 
-ORDER = {"items": [{"sku": "ERASE-1", "quantity": 1, "unit_price_cents": 700}], "currency": "EUR"}
-STEPS = ["cancel open orders", "wait out retention", "purge account", "strip personal data from orders"]
 CANCEL = STEPS[0]
 DOOR = "/cdn-cgi/local/faults"
 TIMING_TRACE = re.compile(r'traceparent;desc="00-([0-9a-f]{32})-')
-
-
-def erasure(api: httpx.Client, admin: Account, user_id: str, address: str | None = None) -> dict[str, Any]:
-    headers = {**admin.headers, **({"CF-Connecting-IP": address} if address else {})}
-    answer = api.get(f"/api/admin/erasures/{user_id}", headers=headers)
-    assert answer.status_code == 200, answer.text
-    return answer.json()
-
-
-def wait_for(
-    api: httpx.Client, admin: Account, user_id: str, done: Callable[[dict[str, Any]], bool], timeout: float = 60
-) -> dict[str, Any]:
-    """Polls from an address of its own, under the gateway's 100 requests a minute per address."""
-    deadline, address, every = time.monotonic() + timeout, client_address(), max(1.0, timeout / 80)
-    while True:
-        state = erasure(api, admin, user_id, address)
-        if done(state):
-            return state
-        assert time.monotonic() < deadline, f"the erasure did not get there in {timeout} s: {state}"
-        time.sleep(every)
-
-
-def finished(state: dict[str, Any]) -> bool:
-    return state["status"] in ("complete", "errored")
 
 
 def rows_with_id(local, user_id: str, tmp_path: Path) -> int:
@@ -155,41 +126,3 @@ def test_a_step_that_always_fails_errors_the_erasure_until_the_cron_restarts_it(
     assert swept.status_code == 200 and swept.json()["outcome"] == "ok", swept.text
     done = wait_for(api, admin, user.id, lambda state: state["status"] == "complete")
     assert [s["status"] for s in done["steps"]] == ["complete"] * len(STEPS) and done["error"] is None
-
-
-def test_an_erasure_waiting_when_the_runtime_dies_completes_after_a_restart(local, tmp_path):
-    """The whole runtime is killed (SIGKILL to it and its workerd) while the instance waits;
-    started again on the same state folder, it wakes the instance, which completes without
-    running a completed step again."""
-    retention = 40
-    settings = {**TEST_VARS, "USER_PURGE_AFTER_SECONDS": str(retention)}
-    args = [arg for key, value in settings.items() for arg in ("--var", f"{key}:{value}")]
-    first = Runtime(tmp_path, *args)
-    try:
-        assert first.ready.wait(START_TIMEOUT_S), "".join(first.stderr)
-        with httpx.Client(base_url=first.url, timeout=60, headers={"CF-Connecting-IP": "192.0.2.18"}) as api:
-            assert register(api, ADMIN_EMAIL, PASSWORD).status_code == 201
-            admin = Account("", ADMIN_EMAIL, "admin", login(api, ADMIN_EMAIL).json()["access_token"])
-            user = sign_up(api)
-            order = api.post("/api/orders", json=ORDER, headers=user.headers).json()
-            assert api.delete(f"/api/users/{user.id}", headers=user.headers).status_code == 204
-            waiting = wait_for(api, admin, user.id, lambda state: state["status"] == "waiting")
-    finally:
-        first.crash()
-    second = Runtime(tmp_path, *args)
-    try:
-        assert second.ready.wait(START_TIMEOUT_S), "".join(second.stderr)
-        with httpx.Client(base_url=second.url, timeout=60, headers={"CF-Connecting-IP": "192.0.2.18"}) as api:
-            done = wait_for(api, admin, user.id, finished, timeout=retention + 60)
-            kept = api.get(f"/api/orders/{order['id']}", headers=admin.headers).json()
-    finally:
-        second.stop()
-    assert done["status"] == "complete", done
-    assert [(s["status"], s["attempts"]) for s in done["steps"]] == [("complete", 1)] * len(STEPS)
-    assert done["steps"][0] == waiting["steps"][0]  # the first step was not run again
-    assert time_between(done["created_at"], done["steps"][2]["started_at"]) >= retention
-    assert kept["status"] == "cancelled" and kept["user_id"].startswith("erased_")
-
-
-def time_between(start: str, end: str) -> float:
-    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()

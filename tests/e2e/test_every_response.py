@@ -25,7 +25,7 @@ FRESH_ID = re.compile(r"[0-9a-f]{32}")
 @pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "user"])
 @pytest.mark.parametrize("route", ROUTES, ids=[f"{r.method} {r.path}" for r in ROUTES])
 def test_every_answer_follows_the_rules(api, user, route, signed_in):
-    path = route.path.replace("{id}", UNKNOWN_ID)
+    path = re.sub(r"\{\w+\}", UNKNOWN_ID, route.path)
     for offered, kept in REQUEST_IDS:
         headers = {**(user.headers if signed_in else {}), "X-Request-ID": offered}
         body = {} if route.body is not None else None
