@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import httpx
 
-from tests.toolchain.test_command_line import START_TIMEOUT_S, Runtime
+from tests.toolchain.tools import START_TIMEOUT_S, Runtime
 
 LOGIN = {"email": "admin@example.com", "password": "correct horse battery"}
 SETTINGS = ("--var", "ADMIN_EMAILS:admin@example.com", "--var", "BREAKER_COOLDOWN_SECONDS:1")
