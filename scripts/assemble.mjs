@@ -49,12 +49,34 @@ if (!WORKERS.includes(worker)) {
   process.exit(2);
 }
 
+/** Every file below `dir` by its path relative to `dir`, with its bytes. */
+function readTree(dir) {
+  const files = new Map();
+  for (const name of fs.readdirSync(dir, { recursive: true })) {
+    const full = path.join(dir, name);
+    if (fs.statSync(full).isFile()) files.set(name, fs.readFileSync(full));
+  }
+  return files;
+}
+
+function sameTree(a, b) {
+  if (!fs.existsSync(b)) return false;
+  const [left, right] = [readTree(a), readTree(b)];
+  return left.size === right.size && [...left].every(([name, bytes]) => right.get(name)?.equals(bytes));
+}
+
 /** Fills a staging dir with `fill(staging)`, then swaps it in whole: a reader (wrangler's
- * watcher, a running dev server) never sees half a tree. */
+ * watcher, a running dev server) never sees half a tree. An unchanged tree is left in
+ * place, so a second runtime started from the same checkout does not pull the files from
+ * under the first one's asset server. */
 function swapIn(target, fill) {
   const staging = `${target}.tmp-${process.pid}`;
   fs.rmSync(staging, { recursive: true, force: true });
   fill(staging);
+  if (sameTree(staging, target)) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    return;
+  }
   fs.rmSync(target, { recursive: true, force: true });
   fs.renameSync(staging, target);
 }

@@ -4,7 +4,10 @@ Cloudflare hands every var and secret to the worker as a string on `env`; these
 helpers turn them into the types the code wants, with defaults for unset ones.
 """
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+N = TypeVar("N", int, float)
 
 
 class ConfigError(Exception):
@@ -16,22 +19,21 @@ def env_str(env: Any, name: str, default: str = "") -> str:
     return default if value is None else str(value)
 
 
-def env_int(env: Any, name: str, default: int) -> int:
-    """ConfigError, naming the variable, when it is set to something that is not a whole number."""
+def _env_number(env: Any, name: str, default: N, parse: Callable[[str], N], kind: str) -> N:
+    """`default` when unset; ConfigError naming the variable when it does not parse as `kind`."""
     raw = env_str(env, name).strip()
     try:
-        return int(raw) if raw else default
+        return parse(raw) if raw else default
     except ValueError:
-        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+        raise ConfigError(f"{name} must be {kind}, not {raw!r}") from None
+
+
+def env_int(env: Any, name: str, default: int) -> int:
+    return _env_number(env, name, default, int, "a whole number")
 
 
 def env_float(env: Any, name: str, default: float) -> float:
-    """ConfigError, naming the variable, when it is set to something that is not a number."""
-    raw = env_str(env, name).strip()
-    try:
-        return float(raw) if raw else default
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    return _env_number(env, name, default, float, "a number")
 
 
 def env_list(env: Any, name: str) -> list[str]:

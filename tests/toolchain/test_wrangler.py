@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.toolchain.tools import BUNDLE, CONFIGS, PINS, ROOT, copy_project, offline_dev_output, plain, wrangler
+from tests.toolchain.tools import BUNDLE, CONFIGS, NODE, PINS, ROOT, copy_project, offline_dev_output, plain, wrangler
 
 PYWRANGLER_MIN_WRANGLER = (4, 127, 1)  # workers-py 1.17: "requires wrangler >= 4.127.1"
 
@@ -181,3 +181,23 @@ def test_the_gateway_deploy_builds_and_ships_its_static_assets(tmp_path: Path):
     assert f"from the assets directory {public}" in output and "env.ASSETS" in output, output
     shipped = {path.relative_to(public).as_posix() for path in public.rglob("*") if path.is_file()}
     assert {"_headers", "docs.html", "docs/reference.js", "docs/vendor/swagger-ui/swagger-ui-bundle.js"} <= shipped
+
+
+def test_a_second_build_of_unchanged_sources_leaves_the_served_assets_in_place(tmp_path: Path):
+    """Every runtime start runs the build; a second runtime from the same checkout must not
+    swap dist/public out from under the first one's asset server (it answered 502 after),
+    while a changed page is still swapped in whole."""
+    project = copy_project(tmp_path / "project")
+
+    def build() -> Path:
+        subprocess.run([str(NODE), "scripts/assemble.mjs", "gateway"], cwd=project, check=True)
+        return project / "dist" / "public"
+
+    first = build().stat().st_ino
+    assert build().stat().st_ino == first
+    with (project / "src" / "pages" / "_headers").open("a", encoding="utf-8") as headers:
+        headers.write("# a changed page\n")
+    public = build()
+    assert public.stat().st_ino != first
+    assert (public / "_headers").read_text(encoding="utf-8").endswith("# a changed page\n")
+    assert not list(public.parent.glob("public.tmp-*"))
