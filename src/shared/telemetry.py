@@ -233,30 +233,14 @@ class Telemetry:
             return await handle()
         span = tracing.continue_or_start(body.get(tracing.TRACEPARENT), body.get(tracing.TRACESTATE))
         event_type = body.get("type")
-        usage, tokens = _enter(span)
-        verdict = "failed"
-        try:
-            result = await handle()
-            verdict = outcome(result)
-        finally:
-            point = usage.point(
-                worker=self.worker,
-                kind=MESSAGE,
-                route=queue,
-                method=event_type if isinstance(event_type, str) else "-",
-                outcome=verdict,
-                request_id=str(body.get("request_id") or "-"),
-                status=0,
-            )
-            self._write(point)
-            _leave(tokens)
-        return result
+        method = event_type if isinstance(event_type, str) else "-"
+        return await self._unit(span, handle, MESSAGE, queue, method, str(body.get("request_id") or "-"), outcome)
 
     async def run(self, cron: str, handle: Callable[[], Awaitable[T]]) -> T:
         """A scheduled run: a trace of its own; its point is written whether it succeeds or raises."""
         if not self.enabled:
             return await handle()
-        return await self._ok_or_failed(tracing.start_trace(), handle, RUN, cron, "scheduled", "-")
+        return await self._unit(tracing.start_trace(), handle, RUN, cron, "scheduled", "-")
 
     async def step(
         self, workflow: str, name: str, trace: dict[str, str], request_id: str, handle: Callable[[], Awaitable[T]]
@@ -267,24 +251,32 @@ class Telemetry:
         if not self.enabled:
             return await handle()
         span = tracing.continue_or_start(trace.get(tracing.TRACEPARENT), trace.get(tracing.TRACESTATE))
-        return await self._ok_or_failed(span, handle, STEP, workflow, name, request_id)
+        return await self._unit(span, handle, STEP, workflow, name, request_id)
 
-    async def _ok_or_failed(
-        self, span: Span, handle: Callable[[], Awaitable[T]], kind: str, route: str, method: str, request_id: str
+    async def _unit(
+        self,
+        span: Span,
+        handle: Callable[[], Awaitable[T]],
+        kind: str,
+        route: str,
+        method: str,
+        request_id: str,
+        outcome: Callable[[T], str] = lambda _: "ok",
     ) -> T:
-        """A unit of work that succeeds (`ok`) or raises (`failed`): its point is written either way."""
+        """A unit of work other than a request: its point is written whether it succeeds (with
+        the `outcome` of its result) or raises (`failed`)."""
         usage, tokens = _enter(span)
-        outcome = "failed"
+        verdict = "failed"
         try:
             result = await handle()
-            outcome = "ok"
+            verdict = outcome(result)
         finally:
             point = usage.point(
                 worker=self.worker,
                 kind=kind,
                 route=route,
                 method=method,
-                outcome=outcome,
+                outcome=verdict,
                 request_id=request_id,
                 status=0,
             )
