@@ -13,7 +13,7 @@ from gateway.proxy import as_problem, forward, outbound_headers
 from gateway.routes import Route
 from shared.adapters.services import ServiceError
 from shared.errors import HttpProblem
-from shared.http import Handler, HttpRequest, HttpResponse, json_response
+from shared.http import Handler, HttpRequest, HttpResponse, encode_json, json_response
 from shared.validation import parse_body, parse_header, parse_query
 
 
@@ -101,7 +101,7 @@ def _as_public(answer: HttpResponse, request: HttpRequest) -> HttpResponse:
     if answer.headers.get("content-type", "").startswith("application/problem+json"):
         document = json.loads(answer.body)
         document["instance"] = request.path
-        answer.body = json.dumps(document, separators=(",", ":")).encode()
+        answer.body = encode_json(document).encode()
     return answer
 
 

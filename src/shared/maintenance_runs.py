@@ -6,10 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.adapters.d1 import Database, Row
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+from shared.http import encode_json
 
 
 @dataclass(frozen=True)
@@ -65,8 +62,8 @@ class MaintenanceRunRepository:
             run.cron,
             run.started_at,
             run.finished_at,
-            _json(run.counts),
-            _json(run.errors),
+            encode_json(run.counts),
+            encode_json(run.errors),
         )
 
     async def latest(self, worker: str, limit: int) -> list[MaintenanceRunRecord]:

@@ -13,6 +13,8 @@ import json
 import sys
 from typing import Any
 
+from shared.http import encode_json
+
 js: Any = None  # CPython: no JS values exist
 jsnull: Any = None
 to_js: Any = None
@@ -50,13 +52,10 @@ def to_js_value(value: Any) -> Any:
     return to_js(value, dict_converter=_from_entries) if isinstance(value, (dict, list)) else value
 
 
-_encode = json.JSONEncoder(separators=(",", ":")).encode
-
-
 def json_to_js(value: Any) -> Any:
     """JSON-shaped data as a JS value in one `JSON.parse` (cheaper than converting it piece by
     piece); itself in CPython."""
-    return value if js is None else _parse_json(_encode(value))
+    return value if js is None else _parse_json(encode_json(value))
 
 
 def to_python(value: Any) -> Any:
