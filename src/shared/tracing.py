@@ -72,14 +72,13 @@ def parse_traceparent(value: str | None) -> TraceParent | None:
         return None
     value = value.strip(" \t")  # optional whitespace around a header value is not part of it
     found = _VERSION_00.fullmatch(value)
-    if found is None:
+    if found is not None:
+        trace_id, parent_id, flags = found.groups()
+    else:
         later = _LATER_VERSION.fullmatch(value)
         if later is None or later.group(1) in ("00", "ff"):
             return None
-        found = later
-        trace_id, parent_id, flags = later.group(2), later.group(3), later.group(4)
-    else:
-        trace_id, parent_id, flags = found.groups()
+        trace_id, parent_id, flags = later.group(2, 3, 4)
     if trace_id == _ZERO_TRACE or parent_id == _ZERO_SPAN:
         return None
     return TraceParent(trace_id, parent_id, int(flags, 16))
