@@ -48,10 +48,11 @@ export class Faults {
     return true;
   }
 
-  /** Whether `worker` has the one-shot `fault`; taking it clears it. */
+  /** Whether `worker` has the one-shot `fault`; taking it clears it (and nothing else: its
+   * workflow step faults stay until the door sets `none`). */
   take(worker, fault) {
     if (this.get(worker) !== fault) return false;
-    this.set(worker, "none");
+    this.#byWorker.delete(worker);
     return true;
   }
 
