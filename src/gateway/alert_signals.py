@@ -9,6 +9,7 @@ The service calls go past the breakers, as /health's probes do: an evaluation ne
 needs a closed breaker nor moves one.
 """
 
+import asyncio
 from collections.abc import Sequence
 
 from contracts.alerts import DeadLettersWaiting
@@ -58,7 +59,7 @@ class GatewaySignals(Signals):
 
     async def breakers_open(self) -> int:
         try:
-            records = [await breaker.record(fresh=True) for breaker in self._breakers]
+            records = await asyncio.gather(*(breaker.record(fresh=True) for breaker in self._breakers))
         except Exception as error:  # KV failed: this rule keeps its state, the others still run
             raise SignalUnavailable(f"the breaker states could not be read ({type(error).__name__})") from error
         return sum(record.state != "closed" for record in records)

@@ -18,6 +18,7 @@ the one case at-least-once delivery leaves: accepted, then the run died before m
 Without ALERT_WEBHOOK_URL, transitions are recorded `off`: incidents, no POST.
 """
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -224,7 +225,7 @@ class AlertService:
     async def evaluate(self, signals: Signals, log: Logger) -> Evaluation:
         """One evaluation of every rule, its transitions recorded, the POSTs owed sent."""
         now = clock.iso(self._now())
-        incidents, previous = await self.store.open_incidents(), await self.store.readings()
+        incidents, previous = await asyncio.gather(self.store.open_incidents(), self.store.readings())
         changes = Changes([], [], [], {}, now, OFF if self.notifier is None else PENDING)
         values: dict[str, float | None] = {}
         for rule in self.rules:
@@ -319,7 +320,7 @@ class AlertService:
 
     async def report(self) -> dict[str, Any]:
         """GET /api/admin/alerts: each rule's state, and the incidents kept, newest first."""
-        readings, incidents = await self.store.readings(), await self.store.open_incidents()
+        readings, incidents = await asyncio.gather(self.store.readings(), self.store.open_incidents())
         rules = []
         for rule in self.rules:
             reading = readings.get(rule.name)

@@ -80,9 +80,9 @@ class CircuitBreaker:
             return self._copy[1]
         raw = await self._store.get_json(self._key)
         try:
-            record = BreakerRecord(**raw) if raw else BreakerRecord()
+            record = BreakerRecord(**raw) if raw else _CLOSED
         except TypeError:
-            record = BreakerRecord()  # an unreadable record is a closed breaker
+            record = _CLOSED  # an unreadable record is a closed breaker
         self._copy = (now, record)
         return record
 

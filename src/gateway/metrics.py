@@ -6,6 +6,7 @@ The same two query texts run against Cloudflare's SQL API and the local runtime'
 adds up to the traffic it stands for (locally nothing is sampled).
 """
 
+import asyncio
 from typing import Any
 
 from contracts.metrics import MetricsQuery
@@ -25,6 +26,12 @@ def _weighted_quantile(level: float, field: str) -> str:
     return f"quantileExactWeighted({level})({column(field)}, _sample_interval)"
 
 
+_STATUS = column("status")
+# The sampled count of 4xx and of 5xx answers, as every query here writes them.
+_4XX = f"sumIf(_sample_interval, {_STATUS} >= 400 AND {_STATUS} < 500)"
+_5XX = f"sumIf(_sample_interval, {_STATUS} >= 500)"
+
+
 def since(window: int) -> str:
     """The WHERE condition of the last `window` minutes."""
     return f"timestamp > NOW() - INTERVAL '{int(window)}' MINUTE"
@@ -32,13 +39,12 @@ def since(window: int) -> str:
 
 def routes_query(window: int, dataset: str = DATASET) -> str:
     """Per worker, kind, route and method: counts, percentiles and the sum of every unit."""
-    status = column("status")
     sums = ",\n  ".join(f"SUM(_sample_interval * {column(unit)}) AS {unit}" for unit in ("cpu_ms", *_REPORTED_UNITS))
     return f"""SELECT {column("worker")} AS worker, {column("kind")} AS kind, {column("route")} AS route,
   {column("method")} AS method,
   SUM(_sample_interval) AS requests,
-  sumIf(_sample_interval, {status} >= 400 AND {status} < 500) AS errors_4xx,
-  sumIf(_sample_interval, {status} >= 500) AS errors_5xx,
+  {_4XX} AS errors_4xx,
+  {_5XX} AS errors_5xx,
   sumIf(_sample_interval, {column("outcome")} IN ('retry', 'failed')) AS failed,
   {_weighted_quantile(0.5, "wall_ms")} AS wall_p50,
   {_weighted_quantile(0.95, "wall_ms")} AS wall_p95,
@@ -57,16 +63,15 @@ def _gateway_requests(window: int) -> str:
 
 
 _GATEWAY_TOTALS = f"""SUM(_sample_interval) AS requests,
-  sumIf(_sample_interval, {column("status")} >= 500) AS errors,
+  {_5XX} AS errors,
   {_weighted_quantile(0.95, "wall_ms")} AS p95_ms"""
 
 
 def series_query(window: int, dataset: str = DATASET) -> str:
     """The gateway's requests, 4xx, 5xx and p95 latency per minute."""
-    status = column("status")
     return f"""SELECT toStartOfInterval(timestamp, INTERVAL '1' MINUTE) AS minute,
   {_GATEWAY_TOTALS},
-  sumIf(_sample_interval, {status} >= 400 AND {status} < 500) AS errors_4xx
+  {_4XX} AS errors_4xx
 FROM {dataset}
 WHERE {_gateway_requests(window)}
 GROUP BY minute
@@ -143,8 +148,10 @@ async def ask(request: HttpRequest, analytics: AnalyticsSql, sql: str) -> list[d
 async def metrics(request: HttpRequest, ctx: GatewayContext) -> HttpResponse:
     window = parse_query(request, MetricsQuery).window
     analytics = sql_api(ctx)
-    routes = await ask(request, analytics, routes_query(window, analytics.dataset))
-    series = await ask(request, analytics, series_query(window, analytics.dataset))
+    routes, series = await asyncio.gather(  # two independent queries, one round trip of wait
+        ask(request, analytics, routes_query(window, analytics.dataset)),
+        ask(request, analytics, series_query(window, analytics.dataset)),
+    )
     return json_response(
         {
             "window_minutes": window,
