@@ -1,6 +1,5 @@
 """The gateway's composition root: its env in, the app out (routes, context, middleware)."""
 
-from functools import lru_cache
 from typing import Any
 
 from contracts.metrics import MAX_WINDOW_MINUTES
@@ -24,7 +23,7 @@ from gateway.traces import traces
 from shared.adapters.analytics import CLOUDFLARE_API, AnalyticsSql, telemetry_for
 from shared.adapters.d1 import D1
 from shared.adapters.kv import WorkersKv
-from shared.adapters.services import ServiceClient
+from shared.adapters.services import service_client
 from shared.adapters.webhook import WebhookNotifier
 from shared.app import WorkerApp
 from shared.config import ConfigError, env_float, env_int, env_list, env_secret, env_str
@@ -70,7 +69,6 @@ PRIVATE_ROUTES = frozenset(route.path for route in ROUTES if route.access != PUB
 
 def build_services(env: Any) -> dict[str, GuardedService]:
     """Each service binding as an HTTP client with its timeout, behind its circuit breaker."""
-    timeout = env_int(env, "SERVICE_TIMEOUT_MS", 10_000) / 1000
     store = WorkersKv(env.BREAKERS)
     policy = BreakerPolicy(
         threshold=env_int(env, "BREAKER_THRESHOLD", 5),
@@ -79,9 +77,7 @@ def build_services(env: Any) -> dict[str, GuardedService]:
         refresh_seconds=env_int(env, "BREAKER_REFRESH_SECONDS", 10),
     )
     return {
-        name: GuardedService(
-            ServiceClient(name, getattr(env, name.upper()), timeout), CircuitBreaker(name, store, policy)
-        )
+        name: GuardedService(service_client(env, name, getattr(env, name.upper())), CircuitBreaker(name, store, policy))
         for name in SERVICES
     }
 
@@ -96,12 +92,6 @@ def signing_secrets(env: Any) -> tuple[bytes, ...]:
     if any(len(secret) < MIN_SECRET_CHARS for secret in previous):
         raise ConfigError(f"every JWT_PREVIOUS_SECRETS entry must be at least {MIN_SECRET_CHARS} characters")
     return tuple(secret.encode() for secret in (current, *previous))
-
-
-@lru_cache(maxsize=4)
-def token_policy(secrets: tuple[bytes, ...], issuer: str, audience: str) -> TokenPolicy:
-    """Kept per isolate: the key ids are derived once per configuration, not on every request."""
-    return TokenPolicy(secrets, issuer, audience)
 
 
 def build_analytics(env: Any) -> AnalyticsSql | None:
@@ -158,14 +148,14 @@ async def run_scheduled(env: Any, cron: str) -> None:
 
 def build_app(env: Any) -> WorkerApp[GatewayContext]:
     """ConfigError (answered as a stamped 500) when JWT_SECRET is missing or short."""
-    policy = token_policy(
+    policy = TokenPolicy(  # once per isolate, with the app (shared.platform.app_for)
         signing_secrets(env),
         env_str(env, "JWT_ISSUER", "edge-api"),
         env_str(env, "JWT_AUDIENCE", "edge-api-clients"),
     )
     auth = Authenticator(policy, env_int(env, "JWT_TTL_SECONDS", 900))
     services = build_services(env)
-    assets = ServiceClient("assets", env.ASSETS, env_int(env, "SERVICE_TIMEOUT_MS", 10_000) / 1000)
+    assets = service_client(env, "assets", env.ASSETS)
     middleware = (
         Cors(CorsPolicy(frozenset(env_list(env, "ALLOWED_ORIGINS"))), ROUTER),
         NoStore(PRIVATE_ROUTES),

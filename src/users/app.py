@@ -6,7 +6,7 @@ from typing import Any
 from shared.adapters.analytics import telemetry_for
 from shared.adapters.d1 import D1, Database
 from shared.adapters.kv import WorkersKv
-from shared.adapters.services import ServiceClient
+from shared.adapters.services import service_client
 from shared.adapters.workflows import WorkflowBinding
 from shared.app import WorkerApp
 from shared.config import env_int, env_list
@@ -66,9 +66,7 @@ def build_erasure(env: Any, db: Database | None = None) -> AccountErasure:
     """The erasure workflow's steps over this env's bindings (`ORDERS`, `DB`, `PROFILE_CACHE`)."""
     db = db or D1(env.DB)
     journal = ErasureRepository(db)
-    orders = OrdersAccountsClient(
-        ServiceClient("orders", env.ORDERS, env_int(env, "SERVICE_TIMEOUT_MS", 10_000) / 1000)
-    )
+    orders = OrdersAccountsClient(service_client(env, "orders", env.ORDERS))
     steps = ErasureSteps(journal, UserRepository(db), WorkersKv(env.PROFILE_CACHE), orders, cache_key)
     retry = RetryPolicy(env_int(env, "ERASURE_STEP_RETRIES", 5), env_int(env, "ERASURE_RETRY_DELAY_SECONDS", 10))
     return AccountErasure(steps, journal, telemetry_for(env, WORKER), retry, Logger(worker=WORKER))

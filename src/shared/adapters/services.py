@@ -11,6 +11,7 @@ from typing import Any
 
 from contracts.internal import INTERNAL_ORIGIN
 from shared.adapters.jsvalues import header_pairs, js_binding, to_js_value
+from shared.config import env_int
 from shared.http import Headers, HttpResponse
 from shared.telemetry import SERVER_TIMING, awaited, count, note_timing, trace_headers
 
@@ -57,3 +58,9 @@ class ServiceClient:
         answer = HttpResponse(int(response.status), payload, Headers(header_pairs(response)))
         note_timing(answer.headers.get(SERVER_TIMING, ""))
         return answer
+
+
+def service_client(env: Any, name: str, binding: Any) -> ServiceClient:
+    """`binding` as a client with the config's `SERVICE_TIMEOUT_MS` (default 10 s), the one
+    timeout every worker gives its service calls."""
+    return ServiceClient(name, binding, env_int(env, "SERVICE_TIMEOUT_MS", 10_000) / 1000)
