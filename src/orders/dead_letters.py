@@ -14,8 +14,8 @@ from orders.messages import SOURCE_QUEUES, UNKNOWN_QUEUE, Decision, QueueMessage
 from orders.repository import DeadLetterRepository, DeliveryFailureRepository
 from shared import clock
 from shared.adapters.queue import EventPublisher
-from shared.cursor import BadCursor, decode_cursor, page_of
-from shared.errors import Conflict, NotFound, Unprocessable
+from shared.cursor import page_after, page_of
+from shared.errors import Conflict, NotFound
 from shared.identity import Identity, require_admin
 from shared.logging import Logger
 
@@ -62,11 +62,7 @@ class DeadLetterService:
     async def waiting(self, caller: Identity, query: ListDeadLettersQuery) -> tuple[list[DeadLetterRecord], str | None]:
         """One page of the dead letters not yet replayed, newest first, and the next page's cursor."""
         require_admin(caller, "list dead letters")
-        try:
-            after = decode_cursor(query.cursor) if query.cursor else None
-        except BadCursor:
-            raise Unprocessable("The cursor is not valid") from None
-        return page_of(await self.letters.waiting(after, query.limit + 1), query.limit)
+        return page_of(await self.letters.waiting(page_after(query.cursor), query.limit + 1), query.limit)
 
     async def count_waiting(self) -> int:
         """How many are waiting: the gateway's dead-letter alert (only the gateway can ask)."""

@@ -29,7 +29,7 @@ from orders.repository import (
 from shared import clock
 from shared.adapters.d1 import Database
 from shared.adapters.queue import EventPublisher
-from shared.cursor import BadCursor, decode_cursor, page_of
+from shared.cursor import page_after, page_of
 from shared.errors import Conflict, Forbidden, NotFound, Unauthenticated, Unprocessable
 from shared.identity import Identity
 from shared.logging import Logger
@@ -204,10 +204,7 @@ class OrdersService:
     async def list_orders(self, caller: Identity, query: ListOrdersQuery) -> tuple[list[OrderRecord], str | None]:
         """One page, newest first, and the cursor of the next page (None on the last)."""
         owner = self._owner_filter(caller, query.user_id)
-        try:
-            after = decode_cursor(query.cursor) if query.cursor else None
-        except BadCursor:
-            raise Unprocessable("The cursor is not valid") from None
+        after = page_after(query.cursor)
         rows = await self.orders.page(user_id=owner, status=query.status, after=after, limit=query.limit + 1)
         return page_of(rows, query.limit)
 

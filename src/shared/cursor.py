@@ -10,6 +10,8 @@ import re
 from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
+from shared.errors import Unprocessable
+
 
 class BadCursor(ValueError):
     """The cursor was not made by `encode_cursor` (tampered, truncated or foreign)."""
@@ -32,6 +34,15 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
         raise BadCursor("not a cursor of this API")
     created_at, row_id = cursor.split("~", 1)
     return created_at, row_id
+
+
+def page_after(cursor: str | None) -> tuple[str, str] | None:
+    """Where a page starts: after the cursor's row, or at the top without one; 422 for a
+    cursor this API did not make."""
+    try:
+        return decode_cursor(cursor) if cursor else None
+    except BadCursor:
+        raise Unprocessable("The cursor is not valid") from None
 
 
 class Keyed(Protocol):
