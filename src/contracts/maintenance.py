@@ -10,11 +10,11 @@ from contracts.users import Timestamp
 class MaintenanceRun(BaseModel):
     id: str
     worker: Annotated[str, Field(examples=["users"])]
-    job: Annotated[str, Field(examples=["purge-deleted-users"])]
+    job: Annotated[str, Field(examples=["users-maintenance"])]
     cron: Annotated[str, Field(examples=["0 3 * * *"])]
     started_at: Timestamp
     finished_at: Timestamp
-    counts: Annotated[dict[str, int], Field(description="Items handled per task", examples=[{"users_purged": 2}])]
+    counts: Annotated[dict[str, int], Field(description="Items handled per task", examples=[{"erasures_restarted": 1, "refresh_tokens_forgotten": 12}])]
     errors: Annotated[list[str], Field(description="What failed; empty when the run succeeded")]
 
 
