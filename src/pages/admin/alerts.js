@@ -1,8 +1,8 @@
 // Alert rules, their states and the incidents (GET /api/admin/alerts).
 
-import { el, fillTable, number, time } from "./dom.js";
+import { badge, el, fillTable, number, time } from "./dom.js";
 
-const badge = (state) => el("span", { className: `badge ${state === "ok" ? "good" : "bad"}` }, state);
+const stateBadge = (state) => badge(state, state === "ok");
 // A rule with a window looks at that many minutes of data; without one (0) it counts what is there now.
 const threshold = (rule) => `above ${number(rule.threshold)}${rule.window_minutes ? ` over ${rule.window_minutes} min` : ""}`;
 
@@ -13,7 +13,7 @@ export function renderAlerts(into, report) {
     data: { rule: rule.name, state: rule.state },
     cells: [
       el("span", {}, el("strong", {}, rule.name), el("br"), el("small", { className: "note" }, rule.description)),
-      badge(rule.state),
+      stateBadge(rule.state),
       time(rule.since),
       number(rule.value),
       threshold(rule),
@@ -22,7 +22,7 @@ export function renderAlerts(into, report) {
   fillTable(into.rules, ["Rule", "State", "Since", "Value", "Threshold"], rules, "No rules.");
   const incidents = report.incidents.map((incident) => ({
     data: { incident: incident.id },
-    cells: [incident.rule, time(incident.started_at), incident.resolved_at ? time(incident.resolved_at) : badge("firing"), number(incident.value)],
+    cells: [incident.rule, time(incident.started_at), incident.resolved_at ? time(incident.resolved_at) : stateBadge("firing"), number(incident.value)],
   }));
   fillTable(into.incidents, ["Rule", "Started", "Resolved", "Value"], incidents, "No incidents.");
 }

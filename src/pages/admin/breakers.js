@@ -1,14 +1,14 @@
 // Breaker states from GET /health: each service's own answer beside its circuit breaker.
 
-import { el, fillTable } from "./dom.js";
+import { badge, fillTable } from "./dom.js";
 
 export function renderBreakers(table, health) {
   const rows = Object.entries(health.breakers).map(([service, breaker]) => ({
     data: { service, state: breaker.state },
     cells: [
       service,
-      el("span", { className: `badge ${health.services[service] === "ok" ? "good" : "bad"}` }, health.services[service]),
-      el("span", { className: `badge ${breaker.state === "closed" ? "good" : "bad"}` }, breaker.state),
+      badge(health.services[service], health.services[service] === "ok"),
+      badge(breaker.state, breaker.state === "closed"),
       breaker.failures,
     ],
   }));

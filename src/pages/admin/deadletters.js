@@ -2,7 +2,7 @@
 // (POST /api/admin/dead-letters/{id}/replay): the message goes back on its queue.
 
 import { call } from "./api.js";
-import { el, fillTable, time } from "./dom.js";
+import { badge, el, fillTable, time } from "./dom.js";
 
 function replayButton(letter) {
   const button = el("button", { type: "button", className: "replay" }, "Replay");
@@ -12,10 +12,10 @@ function replayButton(letter) {
     try {
       await call("POST", `/api/admin/dead-letters/${encodeURIComponent(letter.id)}/replay`);
       row.dataset.state = "replayed";
-      button.replaceWith(el("span", { className: "badge good" }, "replayed"));
+      button.replaceWith(badge("replayed", true));
     } catch (error) {
       row.dataset.state = "failed";
-      button.replaceWith(el("span", { className: "badge bad", title: error.message }, `replay failed (${error.status})`));
+      button.replaceWith(badge(`replay failed (${error.status})`, false, error.message));
     }
   });
   return button;

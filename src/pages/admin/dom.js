@@ -1,12 +1,11 @@
 // Building the page's elements from data (as text only: nothing from an answer is ever
 // parsed as HTML), and the number and time formats every panel shares.
 
-/** `<tag>` with its properties (`className`, `title`, `data: {...}`, `onclick`...) and children. */
+/** `<tag>` with its properties (`className`, `title`, `data: {...}`...) and children. */
 export function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(props)) {
     if (key === "data") Object.assign(node.dataset, value);
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
     else node[key] = value;
   }
   node.append(...children.filter((child) => child != null).map((child) => (child instanceof Node ? child : String(child))));
@@ -25,6 +24,9 @@ export function fillTable(table, headings, rows, empty) {
   if (!rows.length) body.append(el("tr", {}, el("td", { colSpan: headings.length, className: "empty" }, empty)));
   table.replaceChildren(head, body);
 }
+
+/** A state as a green (`good`) or red badge, `title` (if any) its tooltip. */
+export const badge = (text, good, title) => el("span", { className: good ? "badge good" : "badge bad", ...(title && { title }) }, text);
 
 /** A panel's note (empty, unavailable, failed) in place of its content. */
 export function note(target, text, className = "note") {

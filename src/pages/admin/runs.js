@@ -1,6 +1,6 @@
 // The last scheduled maintenance runs (GET /api/admin/maintenance-runs), newest first.
 
-import { el, fillTable, time } from "./dom.js";
+import { badge, el, fillTable, time } from "./dom.js";
 
 const SHOWN = 10;
 
@@ -16,7 +16,7 @@ export function renderRuns(table, page) {
     run.job,
     el("code", {}, run.cron),
     counts(run),
-    run.errors.length ? el("span", { className: "badge bad", title: run.errors.join("\n") }, `${run.errors.length} failed`) : el("span", { className: "badge good" }, "ok"),
+    run.errors.length ? badge(`${run.errors.length} failed`, false, run.errors.join("\n")) : badge("ok", true),
   ]);
   fillTable(table, ["Started", "Worker", "Job", "Cron", "Handled", "Outcome"], rows, "No runs yet.");
 }
