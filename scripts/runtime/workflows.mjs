@@ -24,6 +24,16 @@
 import fs from "node:fs";
 import path from "node:path";
 
+// An error as it crosses the JSON wire, and back: both sides use these two (the shim gets
+// their source text).
+function namedError({ name, message }) {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}
+
+const errorOf = (error) => ({ name: error?.name ?? "Error", message: String(error?.message ?? error) });
+
 /** The shim's side: the workflow classes miniflare's engine calls, and the binding's calls over the channel. */
 export function workflowShimSource(classNames) {
   const classes = classNames.map((name) => `
@@ -33,13 +43,9 @@ export class ${name} extends WorkflowEntrypoint {
   }
 }`);
   return `
-function namedError({ name, message }) {
-  const error = new Error(message);
-  error.name = name;
-  return error;
-}
+${namedError}
 
-const errorOf = (error) => ({ name: error?.name ?? "Error", message: String(error?.message ?? error) });
+const errorOf = ${errorOf};
 
 /** One run of a workflow instance, driven by its Python class: each command from Node on the engine's step. */
 async function runWorkflow(env, className, event, step) {
@@ -146,7 +152,6 @@ class Run {
 }
 
 const plain = (value) => (value === undefined ? undefined : JSON.parse(JSON.stringify(value)));
-const errorOf = (error) => ({ name: error?.name ?? "Error", message: String(error?.message ?? error) });
 
 /**
  * Node's side of every workflow run: `handle(spec, worker, payload)` answers the shim's
@@ -175,7 +180,7 @@ export class WorkflowRuns {
     const step = run.steps.get(payload.seq);
     if (op === "settle") {
       run.steps.delete(payload.seq);
-      if (payload.error) step.reject(Object.assign(new Error(payload.error.message), { name: payload.error.name }));
+      if (payload.error) step.reject(namedError(payload.error));
       else step.resolve(payload.value ?? null);
       return {};
     }
