@@ -14,7 +14,10 @@ class MaintenanceRun(BaseModel):
     cron: Annotated[str, Field(examples=["0 3 * * *"])]
     started_at: Timestamp
     finished_at: Timestamp
-    counts: Annotated[dict[str, int], Field(description="Items handled per task", examples=[{"erasures_restarted": 1, "refresh_tokens_forgotten": 12}])]
+    counts: Annotated[
+        dict[str, int],
+        Field(description="Items handled per task", examples=[{"erasures_started": 1, "refresh_tokens_forgotten": 12}]),
+    ]
     errors: Annotated[list[str], Field(description="What failed; empty when the run succeeded")]
 
 
