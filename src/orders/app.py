@@ -51,9 +51,10 @@ def build_context(env: Any, db: Database) -> OrdersContext:
     orders, failures = OrderRepository(db), DeliveryFailureRepository(db)
     order_events = QueuePublisher(env.ORDER_EVENTS)
     replay_targets = {ORDER_EVENTS_QUEUE: order_events, USER_EVENTS_QUEUE: _publisher(env, "USER_EVENTS")}
+    service = OrdersService(db, orders, IdempotencyRepository(db), order_events, settings_from(env))
     return OrdersContext(
-        orders=OrdersService(db, orders, IdempotencyRepository(db), order_events, settings_from(env)),
-        events=EventConsumer(orders, failures, _notifier(env)),
+        orders=service,
+        events=EventConsumer(orders, failures, _notifier(env), service.cancel_account_orders),
         dead_letters=DeadLetterService(
             DeadLetterRepository(db), failures, {q: p for q, p in replay_targets.items() if p is not None}
         ),

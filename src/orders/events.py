@@ -16,7 +16,7 @@ from typing import Any
 from contracts.events import ORDER_CREATED, USER_DELETED
 from orders.dead_letters import DeadLetterService
 from orders.messages import DEAD_LETTER_QUEUE, Decision, QueueMessage, ack, last_attempt, retry_later
-from orders.repository import AccountRepository, DeliveryFailureRepository, OrderRepository
+from orders.repository import DeliveryFailureRepository, OrderRepository
 from shared import clock
 from shared.adapters.webhook import DeliveryFailed, Notifier
 from shared.errors import describe
@@ -36,12 +36,12 @@ class EventConsumer:
         orders: OrderRepository,
         failures: DeliveryFailureRepository,
         notifier: Notifier | None,
+        cancel_account_orders: Callable[[str], Awaitable[int]],
         now: Callable[[], datetime] = clock.now,
-        *,
-        accounts: AccountRepository | None = None,
     ) -> None:
+        """`cancel_account_orders`: OrdersService's, which the erasure's first step runs too."""
         self.orders = orders
-        self.accounts = accounts or AccountRepository(orders.db)
+        self._cancel_account_orders = cancel_account_orders
         self.failures = failures
         self.notifier = notifier
         self._now = now
@@ -116,9 +116,7 @@ class EventConsumer:
         if not isinstance(user_id, str):
             log.warning("user.deleted without a user_id; dropped")
             return
-        now = clock.iso(self._now())
-        await self.accounts.close(user_id, now)  # usually done already, by the gateway before its 204
-        cancelled = await self.orders.cancel_open_for_user(user_id, now)
+        cancelled = await self._cancel_account_orders(user_id)  # closed already, by the gateway before its 204
         log.info("open orders of a deleted user cancelled", user_id=user_id, cancelled=cancelled)
 
 

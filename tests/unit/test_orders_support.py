@@ -158,7 +158,7 @@ class World:
         orders, failures = OrderRepository(self.db), DeliveryFailureRepository(self.db)
         keys = IdempotencyRepository(self.db)
         self.orders = OrdersService(self.db, orders, keys, self.order_events, self.settings, self.clock)
-        self.events = EventConsumer(orders, failures, notifier, self.clock)
+        self.events = EventConsumer(orders, failures, notifier, self.orders.cancel_account_orders, self.clock)
         replay_targets = {ORDER_EVENTS_QUEUE: self.order_events, USER_EVENTS_QUEUE: self.user_events}
         self.dead_letters = DeadLetterService(DeadLetterRepository(self.db), failures, replay_targets, self.clock)
         self.maintenance = Maintenance(MaintenanceRunRepository(self.db), WORKER, self.clock)
