@@ -270,7 +270,7 @@ class ErasureView:
             "steps": steps,
             "created_at": self.row.created_at,
             "finished_at": self.row.finished_at or (stopped.finished_at if stopped and status == "errored" else None),
-            "error": self.error(errored),
+            "error": self.error(status, errored),
         }
 
     def status(self, errored: ErasureStepRow | None) -> str:
@@ -282,8 +282,9 @@ class ErasureView:
         waiting = any(step.name == WAIT and step.status == "waiting" for step in self.steps)
         return "waiting" if self.platform == "waiting" or waiting else "running"
 
-    def error(self, errored: ErasureStepRow | None) -> str | None:
-        if self.status(errored) != "errored":
+    def error(self, status: str, errored: ErasureStepRow | None) -> str | None:
+        """Why an erasure whose `status` (from `status()`) is `errored` stopped; None otherwise."""
+        if status != "errored":
             return None
         if errored is not None and errored.error:
             return f"{errored.name}: {errored.error}"
@@ -328,7 +329,7 @@ class ErasureService:
     async def start(self, user_id: str, deleted_at: str, request_id: str) -> None:
         """Journal it and create its instance; if the instance cannot be created, the journal
         entry goes again and the error is raised (the caller undoes the soft delete)."""
-        params = ErasureParams(user_id, deleted_at, self.purge_after_seconds, request_id)
+        params = self._params(user_id, deleted_at, request_id)
         name = instance_id(user_id)
         await self.journal.start(user_id, name, deleted_at)
         try:
@@ -376,5 +377,6 @@ class ErasureService:
             await self.start(user_id, deleted_at, "-")
             counts["erasures_started"] += 1
 
-    def _params(self, user_id: str, deleted_at: str) -> ErasureParams:
-        return ErasureParams(user_id, deleted_at, self.purge_after_seconds, "-")
+    def _params(self, user_id: str, deleted_at: str, request_id: str = "-") -> ErasureParams:
+        """An erasure's params (`request_id` "-": started by the cron, not by a request)."""
+        return ErasureParams(user_id, deleted_at, self.purge_after_seconds, request_id)
