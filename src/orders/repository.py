@@ -122,15 +122,19 @@ class OrderRepository:
         sql = f"SELECT {_ORDER_COLUMNS} FROM orders {clause}ORDER BY created_at DESC, id DESC LIMIT ?"
         return [_order(row) for row in await self.db.all(sql, *params, limit)]
 
-    async def cancel(self, order_id: str, now: str) -> bool:
-        """pending|confirmed -> cancelled; False when the order was in another state."""
-        changed = await self.db.run(
+    async def cancel(self, order_id: str, now: str, *, owner: str | None = None) -> OrderRecord | None:
+        """pending|confirmed -> cancelled, and the cancelled order; None when nothing changed:
+        no such order, in another state, or (with `owner`) not that open account's order."""
+        guard = f" AND user_id = ? AND {_ACCOUNT_OPEN}" if owner is not None else ""
+        params = (owner, owner) if owner is not None else ()
+        row = await self.db.first(
             "UPDATE orders SET status = 'cancelled', updated_at = ? "
-            "WHERE id = ? AND status IN ('pending', 'confirmed')",
+            f"WHERE id = ? AND status IN ('pending', 'confirmed'){guard} RETURNING {_ORDER_COLUMNS}",
             now,
             order_id,
+            *params,
         )
-        return changed == 1
+        return _order(row) if row else None
 
     async def confirm(self, order_id: str, now: str) -> bool:
         """pending -> confirmed; False on a redelivery (already confirmed) or a closed order."""

@@ -224,14 +224,21 @@ class OrdersService:
         return order
 
     async def cancel(self, caller: Identity, order_id: str) -> OrderRecord:
-        """A closed account's own cancels are refused (its open orders are cancelled for it)."""
+        """One guarded UPDATE when it succeeds (a cancel's usual answer); only a refusal reads why.
+        A closed account's own cancels are refused (its open orders are cancelled for it)."""
+        owner = None if caller.is_admin else caller.user_id
+        cancelled = await self.orders.cancel(order_id, clock.iso(self._now()), owner=owner)
+        if cancelled is None:
+            raise await self._refusal(caller, order_id)
+        return cancelled
+
+    async def _refusal(self, caller: Identity, order_id: str) -> Exception:
+        """Why a cancel changed nothing: the account is closed, else the order is not the
+        caller's to see (NotFound, raised), else it is no longer open."""
         if not caller.is_admin and await self.accounts.is_closed(caller.user_id):
-            raise AccountClosed()
-        await self.get(caller, order_id)
-        if not await self.orders.cancel(order_id, clock.iso(self._now())):
-            current = await self.get(caller, order_id)
-            raise Conflict(f"The order is {current.status}; only pending or confirmed orders can be cancelled")
-        return await self.get(caller, order_id)
+            return AccountClosed()
+        current = await self.get(caller, order_id)
+        return Conflict(f"The order is {current.status}; only pending or confirmed orders can be cancelled")
 
     async def close_account(self, user_id: str) -> None:
         """From the moment this returns, no order is created for `user_id` (its DELETE is being answered)."""

@@ -335,15 +335,13 @@ def test_a_cancel_racing_expiry_does_not_resurrect_or_cancel_the_expired_order()
     async def scenario() -> None:
         world = World()
         order_id = (await world.place(ALICE)).body["id"]
-        get = world.orders.get
+        cancel = world.orders.orders.cancel
 
-        async def expire_after_read(caller, wanted):  # expiry lands between the visibility check and the UPDATE
-            order = await get(caller, wanted)
+        async def expire_first(wanted, now, **guards):  # expiry lands just before the cancel's UPDATE
             await world.db.run("UPDATE orders SET status = 'expired' WHERE id = ?", wanted)
-            world.orders.get = get
-            return order
+            return await cancel(wanted, now, **guards)
 
-        world.orders.get = expire_after_read
+        world.orders.orders.cancel = expire_first
         with pytest.raises(Conflict):
             await world.orders.cancel(ALICE, order_id)
         assert await world.status_of(order_id) == "expired"
@@ -416,5 +414,46 @@ def test_closing_costs_no_extra_statement_on_the_create_path() -> None:
             await world.place(ALICE)
             spent = 100 - (world.db.budget.left or 0)
         assert spent == 2  # the order's (guarded) INSERT and the published mark, as before
+
+    run(scenario())
+
+
+def test_a_cancel_that_succeeds_is_one_guarded_statement_for_owner_and_admin() -> None:
+    """Ownership, the order's state and the closed-account check ride inside the UPDATE, which
+    returns the cancelled order: no read before it, none after it."""
+
+    async def scenario() -> None:
+        world = World()
+        for caller in (ALICE, as_admin()):
+            order_id = (await world.place(ALICE)).body["id"]
+            with world.db.invocation(100):
+                order = await world.orders.cancel(caller, order_id)
+                spent = 100 - (world.db.budget.left or 0)
+            assert spent == 1, caller
+            assert order == await world.orders.get(ALICE, order_id) and order.status == "cancelled"
+
+    run(scenario())
+
+
+def test_a_refused_cancel_says_why_as_before() -> None:
+    """Closed account (even for another's or an unknown order) before not found before not open."""
+
+    async def scenario() -> None:
+        world = World()
+        mine, theirs = (await world.place(ALICE)).body["id"], (await world.place(BOB)).body["id"]
+        await world.orders.cancel(ALICE, mine)
+        refusals = [
+            (ALICE, mine, Conflict, "The order is cancelled; only pending or confirmed orders can be cancelled"),
+            (ALICE, theirs, NotFound, "No such order"),
+            (ALICE, "ord_missing", NotFound, "No such order"),
+            (as_admin(), "ord_missing", NotFound, "No such order"),
+        ]
+        await world.orders.close_account(BOB.user_id)
+        refusals += [(BOB, order, AccountClosed, "This account is closed") for order in (theirs, mine, "ord_missing")]
+        for caller, order_id, error, detail in refusals:
+            with pytest.raises(error) as refused:
+                await world.orders.cancel(caller, order_id)
+            assert refused.value.detail == detail
+        assert await world.status_of(theirs) == "pending"
 
     run(scenario())
