@@ -15,8 +15,8 @@ from typing import Any, Protocol
 from shared import clock
 from shared.adapters.crypto import PasswordHash, Pbkdf2Hasher
 from shared.adapters.kv import KvCache
-from shared.cursor import decode_cursor, page_of
-from shared.errors import Conflict, Forbidden, NotFound, Unauthenticated, Unprocessable
+from shared.cursor import page_after, page_of
+from shared.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from shared.identity import ADMIN, USER, Identity, require_admin
 from shared.maintenance import Counts, Task
 from users.domain import SessionGrant, UserRecord
@@ -206,12 +206,8 @@ class UsersService:
     async def list_users(self, caller: Identity, limit: int, cursor: str | None) -> tuple[list[UserRecord], str | None]:
         """One page of live users in creation order, and the cursor of the next page (None on the last)."""
         require_admin(caller, "list users")
-        try:
-            after = decode_cursor(cursor) if cursor else None
-        except ValueError as error:
-            raise Unprocessable(str(error)) from None
         limit = max(1, min(limit, MAX_PAGE))
-        return page_of(await self.users.page(limit + 1, after), limit)
+        return page_of(await self.users.page(limit + 1, page_after(cursor)), limit)
 
     async def get_user(self, caller: Identity, user_id: str) -> Lookup:
         """Cache-aside read. Access is checked before the cache so a cached copy never leaks."""

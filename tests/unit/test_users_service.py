@@ -300,8 +300,9 @@ def test_cursor_has_the_documented_pattern_and_anything_else_is_unprocessable() 
         assert cursor is not None and re.fullmatch(CURSOR_PATTERN, cursor)
         assert decode_cursor(cursor)[1] == admin.user_id
         for bad in ("not-a-cursor", cursor[:-3], cursor.upper(), encode_cursor("a", "b")):
-            with pytest.raises(Unprocessable):
+            with pytest.raises(Unprocessable) as refused:
                 await world.service.list_users(admin, 1, bad)
+            assert refused.value.detail == "The cursor is not valid"  # the orders' words (shared.cursor)
 
     run(scenario())
 
