@@ -13,7 +13,9 @@
 //                                                          Python ran: its effect happened, its result is
 //                                                          lost, and the engine retries it
 //   ...&fault=none                                         back to normal
-//   GET  /cdn-cgi/local/faults                             the faults in force
+//   GET  /cdn-cgi/local/faults                             the faults in force (every POST answers them too):
+//                                                          {"faults": {"edge-orders": "fail"},
+//                                                           "step_fails": {"edge-users": {"NAME": N|"always"}}}
 
 export const FAULTS = ["fail", "hang", "down", "d1-error", "d1-error-after-a-query", "kill-consumer", "step-fails", "none"];
 export const FAULTS_DOOR = "/cdn-cgi/local/faults";
@@ -56,8 +58,15 @@ export class Faults {
     return true;
   }
 
+  /** What the door answers: each worker's fault, and its workflow steps still to fail
+   * (attempts left, or "always"), so a test can see what an earlier one left in force. */
   snapshot() {
-    return Object.fromEntries(this.#byWorker);
+    const stepFails = {};
+    for (const [worker, steps] of this.#steps) {
+      const pending = [...steps].filter(([, left]) => left > 0);
+      if (pending.length) stepFails[worker] = Object.fromEntries(pending.map(([step, left]) => [step, left === Infinity ? "always" : left]));
+    }
+    return { faults: Object.fromEntries(this.#byWorker), step_fails: stepFails };
   }
 
   /** Resolves once `worker` no longer hangs: what its hung requests wait for (the caller's timeout comes first). */

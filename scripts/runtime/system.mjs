@@ -120,7 +120,7 @@ export async function startSystem({ root, persistTo, vars, rateLimit, wheelsDir,
     if (event === "fetch") {
       const url = new URL(mfRequest.url);
       if (spec === gateway && SCHEDULED_DOORS.includes(url.pathname)) return runScheduled(url);
-      if (spec === gateway && url.pathname === FAULTS_DOOR) return setFault(mfRequest.method, url);
+      if (spec === gateway && url.pathname === FAULTS_DOOR) return setFault(mfRequest.headers.get(METHOD_HEADER) ?? mfRequest.method, url);
       if (spec === gateway && url.pathname.startsWith(SQL_DOOR)) {
         const answer = await analytics.answer(await toNodeRequest(mfRequest, METHOD_HEADER, [EVENT_HEADER]), url);
         if (answer) return answer;
@@ -226,7 +226,8 @@ export async function startSystem({ root, persistTo, vars, rateLimit, wheelsDir,
     return json(ok ? 200 : 500, runs.length === 1 ? runs[0] : { runs });
   }
 
-  /** The loopback door of scripts/runtime/faults.mjs. */
+  /** The loopback door of scripts/runtime/faults.mjs; `method` is the client's (the hop to
+   * the gateway is always a POST), so a GET only reads. */
   function setFault(method, url) {
     if (method === "POST") {
       const name = url.searchParams.get("worker");
@@ -242,7 +243,7 @@ export async function startSystem({ root, persistTo, vars, rateLimit, wheelsDir,
       else faults.set(spec.name, fault);
       log(JSON.stringify({ level: "info", source: "local-runtime", message: "fault injected", worker: spec.name, fault, ...(step ? { step, times } : {}) }));
     }
-    return json(200, { faults: faults.snapshot() });
+    return json(200, faults.snapshot());
   }
 
   const analytics = new AnalyticsStore(path.join(persistTo, "v3", "analytics"));

@@ -62,3 +62,17 @@ def test_a_failed_cron_run_fails_at_the_door_and_in_the_log(api, local, expect_e
     assert response.json()["worker"] == "users" and response.json()["outcome"] != "ok"
     expect_error("maintenance task failed")
     expect_error("bridge failed")  # how the runtime logs the handler's exception (the summary's write failed too)
+
+
+def test_the_fault_door_answers_the_faults_in_force_workflow_steps_too(api, local):
+    """Its GET shows what a test left behind: a worker's fault and its steps still to fail
+    (attempts left, or "always"); `fault=none` clears both. The steps named run nowhere."""
+    first = door(api, FAULTS_DOOR, worker="users", fault="step-fails", step="no such step", times="2")
+    assert first.status_code == 200, first.text
+    try:
+        door(api, FAULTS_DOOR, worker="users", fault="step-fails", step="nor this one", times="always")
+        steps = {"edge-users": {"no such step": 2, "nor this one": "always"}}
+        assert api.get(FAULTS_DOOR).json() == {"faults": {}, "step_fails": steps}
+    finally:
+        cleared = door(api, FAULTS_DOOR, worker="users", fault="none")
+    assert cleared.json() == api.get(FAULTS_DOOR).json() == {"faults": {}, "step_fails": {}}
