@@ -181,8 +181,10 @@ class AccountErasure:
         self.retry = retry
         self.log = log
         self._now = now
+        self._errored: set[str] = set()  # steps this run has journaled `errored`
 
     async def run(self, params: ErasureParams, step: Any) -> dict[str, Any]:
+        self._errored.clear()
         current = CANCEL
         try:
             cancelled = await self._do(step, params, CANCEL, self.steps.cancel_open_orders)
@@ -197,7 +199,7 @@ class AccountErasure:
         except Exception as error:
             # The engine gave up on `current` (its retries are spent): the instance errors. The
             # journal says so too, so the status shows where, and the cron's sweep restarts it.
-            await self.journal.settle(params.user_id, current, "errored", self._stamp(), describe(error))
+            await self._journal_errored(params.user_id, current, error)
             raise
         return {"user_id": params.user_id, "orders_cancelled": cancelled, "orders_erased": erased}
 
@@ -221,11 +223,11 @@ class AccountErasure:
         try:
             result = await work(params)
         except Exception as error:
-            last = attempt > self.retry.limit
-            await self.journal.settle(user_id, name, "errored" if last else "running", self._stamp(), describe(error))
-            if last:  # the erasure is stuck until the cron's sweep restarts it: an operator should know
+            if attempt > self.retry.limit:  # stuck until the cron's sweep restarts it: an operator should know
+                await self._journal_errored(user_id, name, error)
                 log.exception("erasure step failed; no retries left", error)
             else:  # expected while a service is down: the engine retries it with backoff
+                await self.journal.settle(user_id, name, "running", self._stamp(), describe(error))
                 log.warning("erasure step failed; it will be retried", reason=describe(error))
             raise
         await self.journal.settle(user_id, name, settles_as, self._stamp())
@@ -233,6 +235,13 @@ class AccountErasure:
             await self.journal.finish(user_id, self._stamp())
         log.info("erasure step done", result=result)
         return result
+
+    async def _journal_errored(self, user_id: str, name: str, error: Exception) -> None:
+        """Once per step and run: by its last attempt, or by run() when the engine gave up on a
+        step whose attempts did not fail here (their answers were lost)."""
+        if name not in self._errored:
+            self._errored.add(name)
+            await self.journal.settle(user_id, name, "errored", self._stamp(), describe(error))
 
     def _stamp(self) -> str:
         return clock.iso(self._now())

@@ -153,6 +153,27 @@ def test_a_step_that_always_fails_errors_the_erasure_with_its_error() -> None:
     run(scenario())
 
 
+def test_the_last_failed_attempt_journals_errored_once() -> None:
+    """The attempt that spends the retries writes `errored`; run() sees the engine give up and
+    does not write it again."""
+
+    async def scenario() -> None:
+        world, orders, engine = World(), Orders(fail=99), Engine()
+        params = await deleted_account(world)
+        settle, settled = world.journal.settle, []
+
+        async def counted(user_id: str, step: str, status: str, now: str, error: str | None = None) -> None:
+            settled.append((step, status))
+            await settle(user_id, step, status, now, error)
+
+        world.journal.settle = counted
+        with pytest.raises(RuntimeError, match="orders failed"):
+            await erasure(world, orders).run(params, engine)
+        assert settled == [(STEPS[0], "running")] * RETRY.limit + [(STEPS[0], "errored")]
+
+    run(scenario())
+
+
 def test_a_run_that_dies_while_waiting_resumes_without_redoing_a_step() -> None:
     async def scenario() -> None:
         world, orders, engine = World(), Orders(), Engine(crash_at_sleep=True)
