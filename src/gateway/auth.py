@@ -38,7 +38,7 @@ class Authenticator:
         }
         if session_id:
             claims["sid"] = session_id
-        return jwt.encode(claims, self.policy.secret)
+        return jwt.encode(claims, self.policy)
 
     def identify(self, request: HttpRequest) -> Identity:
         scheme, _, token = request.header("authorization").partition(" ")

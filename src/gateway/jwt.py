@@ -5,9 +5,10 @@ a verifier, so `alg: none` and key-confusion tricks fail like any bad signature.
 The stdlib's C HMAC is fast in Pyodide, so no crypto dependency is needed.
 
 Keys rotate: every token names its key in the header's `kid`, an HMAC of a fixed label
-under the key (it identifies the key and reveals nothing a signature does not). The
-first key of a policy signs; every key of it verifies the tokens that name it. A `kid`
-the policy does not hold is refused before any signature is computed.
+under the key (it identifies the key and reveals nothing a signature does not), derived
+once per key when the policy is built. The first key of a policy signs; every key of it
+verifies the tokens that name it. A `kid` the policy does not hold is refused before any
+signature is computed.
 """
 
 import base64
@@ -33,18 +34,23 @@ def key_id(secret: bytes) -> str:
 
 @dataclass(frozen=True)
 class TokenPolicy:
-    """`secrets[0]` signs (JWT_SECRET); all of them verify (it and JWT_PREVIOUS_SECRETS)."""
+    """`secrets[0]` signs (JWT_SECRET); all of them verify (it and JWT_PREVIOUS_SECRETS).
+
+    Built once per isolate, so each key's `kid` (an HMAC) is derived here and not per token."""
 
     secrets: tuple[bytes, ...]
     issuer: str
     audience: str
     leeway_seconds: int = 30
     keys: dict[str, bytes] = field(init=False, repr=False, compare=False)
+    kid: str = field(init=False, repr=False, compare=False)  # the signing key's
 
     def __post_init__(self) -> None:
         if not self.secrets:
             raise ValueError("a token policy needs a signing key")
-        object.__setattr__(self, "keys", {key_id(secret): secret for secret in self.secrets})
+        kids = [key_id(secret) for secret in self.secrets]
+        object.__setattr__(self, "keys", dict(zip(kids, self.secrets, strict=True)))
+        object.__setattr__(self, "kid", kids[0])
 
     @property
     def secret(self) -> bytes:
@@ -67,12 +73,13 @@ def _sign(signing_input: bytes, secret: bytes) -> bytes:
     return hmac.new(secret, signing_input, hashlib.sha256).digest()
 
 
-def encode(claims: dict[str, Any], secret: bytes) -> str:
-    head = {"alg": ALGORITHM, "typ": "JWT", "kid": key_id(secret)}
+def encode(claims: dict[str, Any], policy: TokenPolicy) -> str:
+    """A token signed with the policy's signing key, naming it by its `kid`."""
+    head = {"alg": ALGORITHM, "typ": "JWT", "kid": policy.kid}
     header = _b64encode(json.dumps(head, separators=(",", ":")).encode())
     payload = _b64encode(json.dumps(claims, separators=(",", ":")).encode())
     signing_input = f"{header}.{payload}".encode()
-    return f"{header}.{payload}.{_b64encode(_sign(signing_input, secret))}"
+    return f"{header}.{payload}.{_b64encode(_sign(signing_input, policy.secret))}"
 
 
 def _json_segment(segment: str) -> dict[str, Any]:

@@ -69,7 +69,7 @@ ALL_CLAIMS_RIGHT_BUT = {
 
 @pytest.mark.parametrize("change", list(ALL_CLAIMS_RIGHT_BUT), ids=list(ALL_CLAIMS_RIGHT_BUT))
 def test_correctly_signed_token_with_a_bad_claim_is_401(api, secret, change):
-    token = jwt.encode(claims(**ALL_CLAIMS_RIGHT_BUT[change]), secret)
+    token = jwt.encode(claims(**ALL_CLAIMS_RIGHT_BUT[change]), jwt.TokenPolicy((secret,), ISSUER, AUDIENCE))
     assert_refused(api.get("/api/users/me", headers={"Authorization": f"Bearer {token}"}), 401)
 
 

@@ -181,7 +181,7 @@ def previous_secret(live) -> bytes:
 def token_for(user_id: str, key: bytes, lifetime: int = 600, **extra: object) -> str:
     now = int(time.time())
     claims = {"sub": user_id, "role": "user", "iat": now, "nbf": now, "exp": now + lifetime}
-    return jwt.encode(claims | {"iss": ISSUER, "aud": AUDIENCE} | extra, key)
+    return jwt.encode(claims | {"iss": ISSUER, "aud": AUDIENCE} | extra, jwt.TokenPolicy((key,), ISSUER, AUDIENCE))
 
 
 def test_an_access_token_outlives_a_logout_only_until_it_expires(api, secret):

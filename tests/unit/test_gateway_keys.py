@@ -53,6 +53,17 @@ def test_rotation_in_order_logs_nobody_out_and_removal_ends_old_tokens() -> None
         identify(after, old_token)
 
 
+def test_each_keys_id_is_derived_once_when_the_gateway_is_built(monkeypatch) -> None:
+    """A `kid` is an HMAC: worked out per key with the policy, not again for every token issued."""
+    derive, derived = jwt.key_id, []
+    monkeypatch.setattr(jwt, "key_id", lambda secret: derived.append(secret) or derive(secret))
+    auth = gateway(NEW, previous=OLD)
+    tokens = [auth.issue("usr_1", "user", f"ses_{n}") for n in range(3)]
+    assert sorted(derived) == sorted([NEW.encode(), OLD.encode()])
+    assert {jwt._json_segment(token.split(".")[0])["kid"] for token in tokens} == {derive(NEW.encode())}
+    assert [identify(gateway(NEW), token).session_id for token in tokens] == ["ses_0", "ses_1", "ses_2"]
+
+
 def test_access_tokens_last_jwt_ttl_seconds_900_by_default() -> None:
     auth = gateway(NEW)
     claims = jwt._json_segment(auth.issue("usr_1", "user").split(".")[1])

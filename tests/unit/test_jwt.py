@@ -12,6 +12,10 @@ OLD_KEY, NEW_KEY = b"o" * 32, b"n" * 32
 NOW = 1_800_000_000
 
 
+def signing_with(key: bytes) -> jwt.TokenPolicy:
+    return jwt.TokenPolicy((key,), "edge-api", "edge-api-clients")
+
+
 def claims(**overrides):
     base = {
         "sub": "usr_1",
@@ -30,12 +34,12 @@ def segment(obj) -> str:
 
 
 def test_round_trip():
-    token = jwt.encode(claims(), POLICY.secret)
+    token = jwt.encode(claims(), POLICY)
     assert jwt.decode(token, POLICY, NOW)["sub"] == "usr_1"
 
 
 def test_audience_list_accepted():
-    token = jwt.encode(claims(aud=["other", "edge-api-clients"]), POLICY.secret)
+    token = jwt.encode(claims(aud=["other", "edge-api-clients"]), POLICY)
     assert jwt.decode(token, POLICY, NOW)["role"] == "user"
 
 
@@ -52,17 +56,17 @@ def test_audience_list_accepted():
 )
 def test_bad_claims_rejected(overrides):
     with pytest.raises(jwt.InvalidToken):
-        jwt.decode(jwt.encode(claims(**overrides), POLICY.secret), POLICY, NOW)
+        jwt.decode(jwt.encode(claims(**overrides), POLICY), POLICY, NOW)
 
 
 def test_leeway_tolerates_small_skew():
-    token = jwt.encode(claims(exp=NOW - 10, nbf=NOW + 10), POLICY.secret)
+    token = jwt.encode(claims(exp=NOW - 10, nbf=NOW + 10), POLICY)
     assert jwt.decode(token, POLICY, NOW)
 
 
 def test_wrong_secret_rejected():
     with pytest.raises(jwt.InvalidToken):
-        jwt.decode(jwt.encode(claims(), b"x" * 32), POLICY, NOW)
+        jwt.decode(jwt.encode(claims(), signing_with(b"x" * 32)), POLICY, NOW)
 
 
 def test_alg_none_rejected():
@@ -72,7 +76,7 @@ def test_alg_none_rejected():
 
 
 def test_alg_switch_rejected_even_with_valid_hs256_signature():
-    good = jwt.encode(claims(), POLICY.secret)
+    good = jwt.encode(claims(), POLICY)
     _, payload, signature = good.split(".")
     forged = f"{segment({'alg': 'HS512', 'typ': 'JWT'})}.{payload}.{signature}"
     with pytest.raises(jwt.InvalidToken):
@@ -80,7 +84,7 @@ def test_alg_switch_rejected_even_with_valid_hs256_signature():
 
 
 def test_tampered_payload_rejected():
-    header, _, signature = jwt.encode(claims(), POLICY.secret).split(".")
+    header, _, signature = jwt.encode(claims(), POLICY).split(".")
     forged = f"{header}.{segment(claims(role='admin'))}.{signature}"
     with pytest.raises(jwt.InvalidToken):
         jwt.decode(forged, POLICY, NOW)
@@ -97,7 +101,7 @@ def header_of(token: str) -> dict:
 
 
 def test_tokens_name_their_key_by_a_kid_that_is_not_the_key():
-    header = header_of(jwt.encode(claims(), POLICY.secret))
+    header = header_of(jwt.encode(claims(), POLICY))
     assert header["kid"] == jwt.key_id(POLICY.secret)
     assert header["kid"] != jwt.key_id(b"x" * 32)
     assert POLICY.secret.decode() not in header["kid"]
@@ -106,7 +110,7 @@ def test_tokens_name_their_key_by_a_kid_that_is_not_the_key():
 
 def test_previous_keys_verify_and_the_current_one_signs():
     rotated = jwt.TokenPolicy((NEW_KEY, OLD_KEY), "edge-api", "edge-api-clients")
-    old_token = jwt.encode(claims(), OLD_KEY)
+    old_token = jwt.encode(claims(), signing_with(OLD_KEY))
     assert jwt.decode(old_token, rotated, NOW)["sub"] == "usr_1"
     assert rotated.secret == NEW_KEY
     retired = jwt.TokenPolicy((NEW_KEY,), "edge-api", "edge-api-clients")
@@ -125,8 +129,8 @@ def test_a_missing_or_unknown_kid_is_refused_before_any_signature(kid):
 
 def test_a_known_kid_with_another_keys_signature_is_refused():
     rotated = jwt.TokenPolicy((NEW_KEY, OLD_KEY), "edge-api", "edge-api-clients")
-    header, payload, _ = jwt.encode(claims(), OLD_KEY).split(".")
-    _, _, other = jwt.encode(claims(), NEW_KEY).split(".")
+    header, payload, _ = jwt.encode(claims(), signing_with(OLD_KEY)).split(".")
+    _, _, other = jwt.encode(claims(), signing_with(NEW_KEY)).split(".")
     with pytest.raises(jwt.InvalidToken, match="bad signature"):
         jwt.decode(f"{header}.{payload}.{other}", rotated, NOW)
 
