@@ -55,7 +55,9 @@ class Service(Protocol):
 
     name: str
 
-    async def request(self, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> HttpResponse: ...
+    async def request(
+        self, method: str, path: str, headers: dict[str, str], body: bytes = b"", *, stream: bool = False
+    ) -> HttpResponse: ...
 
 
 class CircuitBreaker:
@@ -132,10 +134,12 @@ class GuardedService:
         self.client = client
         self.breaker = breaker
 
-    async def request(self, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> HttpResponse:
+    async def request(
+        self, method: str, path: str, headers: dict[str, str], body: bytes = b"", *, stream: bool = False
+    ) -> HttpResponse:
         admitted = await self.breaker.admit()
         try:
-            response = await self.client.request(method, path, headers, body)
+            response = await self.client.request(method, path, headers, body, stream=stream)
         except ServiceError:
             await self.breaker.failed()
             raise

@@ -35,7 +35,7 @@ def forwarding(route: Route) -> Handler[GatewayContext]:
 
     async def handle(request: HttpRequest, ctx: GatewayContext) -> HttpResponse:
         validate(route, request)
-        return await forward(ctx.services[service], request, request.identity)
+        return await forward(ctx.services[service], request, request.identity, stream=True)
 
     return handle
 

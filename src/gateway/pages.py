@@ -33,12 +33,13 @@ def page(asset_path: str, csp: str) -> Handler[GatewayContext]:
 
     async def serve(request: HttpRequest, ctx: GatewayContext) -> HttpResponse:
         try:
-            answer = await ctx.assets.request("GET", asset_path, {})
+            answer = await ctx.assets.request("GET", asset_path, {}, stream=True)
         except ServiceError as error:
             raise as_problem(error) from error
         if answer.status != 200:
             raise MissingAsset(f"the static asset {asset_path} answered {answer.status}")
         content_type = answer.headers.get("content-type", "text/html; charset=utf-8")
-        return HttpResponse(200, answer.body, Headers({"Content-Type": content_type, "Content-Security-Policy": csp}))
+        headers = Headers({"Content-Type": content_type, "Content-Security-Policy": csp})
+        return HttpResponse(200, answer.body, headers, answer.stream)
 
     return serve

@@ -33,17 +33,22 @@ def public_path(request: HttpRequest) -> str:
     return request.path + (f"?{query}" if query else "")
 
 
-async def forward(client: Service, request: HttpRequest, identity: Identity | None) -> HttpResponse:
+async def forward(
+    client: Service, request: HttpRequest, identity: Identity | None, *, stream: bool = False
+) -> HttpResponse:
+    """The service's answer to `request`, with the headers a client may see. `stream`: its
+    body goes to the client as it came, never read by the gateway (a route the gateway
+    only relays); without it the body is read, for a handler that looks inside."""
     try:
         answer = await client.request(
-            request.method, public_path(request), outbound_headers(request, identity), request.body
+            request.method, public_path(request), outbound_headers(request, identity), request.body, stream=stream
         )
     except ServiceError as error:
         raise as_problem(error) from error
     headers = {name: answer.headers[name] for name in RETURNED_RESPONSE_HEADERS if name in answer.headers}
     if answer.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    return HttpResponse(answer.status, answer.body, Headers(headers))
+    return HttpResponse(answer.status, answer.body, Headers(headers), answer.stream)
 
 
 def as_problem(error: ServiceError) -> HttpProblem:

@@ -66,7 +66,7 @@ class WorkerApp(Generic[Context]):
         request.route, request.user_id = routed.route, routed.user_id  # for the access log line
         stamp(response, request)
         if request.method == "HEAD":
-            response.body = b""
+            response.body, response.stream = b"", None
         return response
 
     async def _endpoint(self, request: HttpRequest) -> HttpResponse:

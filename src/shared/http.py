@@ -155,9 +155,14 @@ class HttpRequest:
 
 @dataclass
 class HttpResponse:
+    """`stream`: a body the runtime still holds (a service's answer, forwarded as it came),
+    sent on in place of `body` without being read into Python: in Pyodide, reading it is one
+    more awaited promise and two copies across the JS boundary on every forwarded request."""
+
     status: int = 200
     body: bytes = b""
     headers: Headers = field(default_factory=Headers)
+    stream: object = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.headers, Headers):  # a plain mapping (tests, adapters) becomes Headers

@@ -29,7 +29,7 @@ async def read_request(request: Any) -> HttpRequest:
 
 
 def write_response(response: HttpResponse) -> Any:
-    return js_response(response.status, response.body, response.headers.pairs())
+    return js_response(response.status, response.body, response.headers.pairs(), response.stream)
 
 
 Build = Callable[[Any], WorkerApp[Any]]

@@ -5,7 +5,9 @@ import json
 
 from shared.app import WorkerApp
 from shared.errors import Conflict, NotFound
-from shared.http import SECURITY_HEADERS, HttpRequest, Router, json_response, request_id_from
+from shared.http import SECURITY_HEADERS, HttpRequest, HttpResponse, Router, json_response, request_id_from
+
+RELAYED = object()  # a body the runtime holds (a JS stream in Pyodide)
 
 
 def make_app() -> WorkerApp:
@@ -23,10 +25,14 @@ def make_app() -> WorkerApp:
     async def crash(request, ctx):
         raise RuntimeError("SELECT secret FROM users")
 
+    async def relayed(request, ctx):
+        return HttpResponse(200, headers={"Content-Type": "text/plain"}, stream=RELAYED)
+
     router.add("GET", "/things/{id}", ok)
     router.add("POST", "/things/{id}", conflict)
     router.add("GET", "/missing", missing)
     router.add("GET", "/crash", crash)
+    router.add("GET", "/relayed", relayed)
     return WorkerApp("test", router, "the-context")
 
 
@@ -88,6 +94,12 @@ def test_unknown_method_is_501_and_head_is_get_without_body():
     assert call("PROPFIND", "/things/1").status == 501
     head = call("HEAD", "/things/7")
     assert head.status == 200 and head.body == b"" and head.headers["Content-Type"].startswith("application/json")
+
+
+def test_a_relayed_body_goes_out_on_get_and_is_dropped_on_head():
+    assert call("GET", "/relayed").stream is RELAYED
+    head = call("HEAD", "/relayed")
+    assert head.status == 200 and head.stream is None and head.body == b""
 
 
 def test_middleware_runs_outermost_first_and_sees_errors_as_answers():

@@ -29,7 +29,7 @@ class FlakyClient:
         self.failing = False
         self.calls = 0
 
-    async def request(self, method, path, headers, body=b""):
+    async def request(self, method, path, headers, body=b"", *, stream=False):
         self.calls += 1
         if self.failing:
             raise ServiceError("orders", 502, "orders failed")

@@ -69,12 +69,15 @@ def to_python(value: Any) -> Any:
     return json.loads(_stringify_json(value)) if js is not None else value.to_py()
 
 
-def js_response(status: int, body: bytes, headers: list[tuple[str, str]]) -> Any:
+def js_response(status: int, body: bytes, headers: list[tuple[str, str]], stream: Any = None) -> Any:
     """A JS Response made in one call, which workerd (and the SDK's entrypoint) takes as a
     worker's answer: `workers.Response` converted its options piece by piece, about a
     third of a service's own Python time in Pyodide. The options go over as one JSON text
-    (`json_to_js`), cheaper than `to_js` on the nested dict and list."""
-    return _new_response(to_js(body) if body else jsnull, json_to_js({"status": status, "headers": headers}))
+    (`json_to_js`), cheaper than `to_js` on the nested dict and list. `stream`, when given,
+    is a JS body handed on as it is (shared.http.HttpResponse)."""
+    if stream is None:
+        stream = to_js(body) if body else jsnull
+    return _new_response(stream, json_to_js({"status": status, "headers": headers}))
 
 
 def header_pairs(js_message: Any) -> list[tuple[str, str]]:

@@ -33,11 +33,16 @@ class ServiceClient:
         self._binding = js_binding(binding)
         self._timeout = timeout_seconds
 
-    async def request(self, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> HttpResponse:
-        """Send one request; the service's answer, or a `ServiceError` for a 5xx, no answer or a timeout."""
+    async def request(
+        self, method: str, path: str, headers: dict[str, str], body: bytes = b"", *, stream: bool = False
+    ) -> HttpResponse:
+        """Send one request; the service's answer, or a `ServiceError` for a 5xx, no answer or a timeout.
+
+        `stream`: leave the answer's body in the runtime (`HttpResponse.stream`), for an answer
+        handed on as it is; the timeout then covers the service's status and headers."""
         try:
             async with asyncio.timeout(self._timeout):  # no task per call, as wait_for makes
-                response = await self._send(method, path, headers, body)
+                response = await self._send(method, path, headers, body, stream)
         except TimeoutError:
             raise ServiceError(self.name, 504, f"{self.name} did not answer in time") from None
         except ServiceError:
@@ -48,14 +53,17 @@ class ServiceClient:
             raise ServiceError(self.name, 503 if response.status == 503 else 502, f"{self.name} failed")
         return response
 
-    async def _send(self, method: str, path: str, headers: dict[str, str], body: bytes) -> HttpResponse:
+    async def _send(self, method: str, path: str, headers: dict[str, str], body: bytes, stream: bool) -> HttpResponse:
         options: dict[str, Any] = {"method": method, "headers": {**headers, **trace_headers()}}
         if body:
             options["body"] = body
         count("subrequests")
         response = await awaited(self._binding.fetch(INTERNAL_ORIGIN + path, to_js_value(options)))
-        payload = (await awaited(response.arrayBuffer())).to_bytes()
-        answer = HttpResponse(int(response.status), payload, Headers(header_pairs(response)))
+        answer = HttpResponse(int(response.status), headers=Headers(header_pairs(response)))
+        if stream:
+            answer.stream = response.body
+        else:
+            answer.body = (await awaited(response.arrayBuffer())).to_bytes()
         note_timing(answer.headers.get(SERVER_TIMING, ""))
         return answer
 
