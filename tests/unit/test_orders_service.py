@@ -362,6 +362,22 @@ def test_stored_items_round_trip_as_json() -> None:
     run(scenario())
 
 
+def test_a_page_gives_each_order_its_own_items() -> None:
+    """A page's items columns are parsed together (orders.repository._orders): none may
+    shift to a neighbour, whatever their lengths."""
+    lines = [(("A", 1, 1),), (("B", 2, 2), ("C", 3, 3), ("D", 4, 4)), (("E", 5, 5),)]
+
+    async def scenario() -> None:
+        world = World()
+        for order_lines in lines:
+            await world.place(ALICE, order_body(*order_lines))
+        page = await world.list_orders(ALICE, query())
+        got = [[(item["sku"], item["quantity"]) for item in order.public()["items"]] for order in page.items]
+        assert got == [[(sku, quantity) for sku, quantity, _ in order_lines] for order_lines in lines[::-1]]
+
+    run(scenario())
+
+
 # -- closed accounts (a deleted account's still-valid token) -------------------------------
 
 
