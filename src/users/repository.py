@@ -12,6 +12,16 @@ from users.domain import UserRecord
 _USER_COLUMNS = (
     "id, email, name, role, password_hash, password_salt, password_iterations, created_at, updated_at, deleted_at"
 )
+_LOGIN_COLUMNS = ", ".join(f"u.{name}" for name in _USER_COLUMNS.split(", "))
+
+
+@dataclass(frozen=True)
+class LoginLookup:
+    """What a login reads before any hash: the live account (None: there is none) and its
+    email's throttle lock (None: no failures on record; 0: failures, not locked)."""
+
+    user: UserRecord | None
+    locked_until: int | None
 
 
 def _user(row: Row) -> UserRecord:
@@ -59,9 +69,21 @@ class UserRepository:
         row = await self.db.first(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ? AND deleted_at IS NULL", user_id)
         return _user(row) if row else None
 
-    async def get_by_email(self, email: str) -> UserRecord | None:
-        row = await self.db.first(f"SELECT {_USER_COLUMNS} FROM users WHERE email = ? AND deleted_at IS NULL", email)
-        return _user(row) if row else None
+    async def for_login(self, email: str, throttle_key: str) -> "LoginLookup":
+        """The live account of `email` and its throttle counter (keyed `throttle_key`), in one
+        statement: a login waits on both before any hash, and D1 is a round trip each."""
+        row = await self.db.first(
+            f"SELECT {_LOGIN_COLUMNS}, f.locked_until AS throttle_locked_until "
+            "FROM (SELECT ? AS email, ? AS key) AS q "
+            "LEFT JOIN users AS u ON u.email = q.email AND u.deleted_at IS NULL "
+            "LEFT JOIN login_failures AS f ON f.key = q.key",
+            email,
+            throttle_key,
+        )
+        if row is None:  # the statement always gives one row; a fake that gives none finds nothing
+            return LoginLookup(None, None)
+        locked_until = row["throttle_locked_until"]
+        return LoginLookup(_user(row) if row["id"] else None, None if locked_until is None else int(locked_until))
 
     async def page(self, limit: int, after: tuple[str, str] | None) -> list[UserRecord]:
         """Up to `limit` live users in (created_at, id) order, strictly after the key `after`."""

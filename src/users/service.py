@@ -21,7 +21,7 @@ from shared.identity import ADMIN, USER, Identity, require_admin
 from shared.maintenance import Counts, Task
 from users.domain import SessionGrant, UserRecord
 from users.repository import LoginFailureRepository, SessionRepository, UserRepository
-from users.throttle import LoginThrottle, ThrottlePolicy
+from users.throttle import LoginThrottle, ThrottlePolicy, throttle_key
 
 BAD_CREDENTIALS = "Invalid email or password"
 BAD_REFRESH_TOKEN = "The refresh token is invalid, expired or revoked"
@@ -127,8 +127,8 @@ class UsersService:
         attempts cost one hash each and fail alike, so neither timing nor wording tells them apart;
         all three count towards the email's throttle, which refuses before any hash."""
         email = normalise_email(email)
-        had_failures = await self.throttle.check(email)
-        user = await self.users.get_by_email(email)
+        found = await self.users.for_login(email, throttle_key(email))
+        had_failures, user = self.throttle.admit(found.locked_until), found.user
         if user is None:
             await self.hasher.waste(password)
         if user is None or not await self.hasher.verify(password, user.password):

@@ -46,7 +46,11 @@ class LoginThrottle:
 
     async def check(self, email: str) -> bool:
         """TooManyAttempts while the email is locked; else whether it has failures on record."""
-        locked_until = await self.failures.locked_until(throttle_key(email))
+        return self.admit(await self.failures.locked_until(throttle_key(email)))
+
+    def admit(self, locked_until: int | None) -> bool:
+        """`check` on a counter already read (`locked_until`: None when the email has no
+        failures on record; a login reads it together with the account)."""
         if locked_until is None:
             return False
         now = self._epoch()

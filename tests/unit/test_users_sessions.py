@@ -42,6 +42,28 @@ def test_login_opens_a_session_whose_token_is_stored_only_as_a_hash() -> None:
     run(scenario())
 
 
+def test_a_login_reads_the_account_and_its_throttle_in_one_statement() -> None:
+    """Before the hash, one read: the account and its email's counter together (a D1 round
+    trip each was two); then the session's two inserts. A locked email is refused on it."""
+
+    async def scenario() -> None:
+        world = World()
+        await signed_up(world)
+        with world.db.invocation(100):
+            await world.service.login(EMAIL, PASSWORD)
+            spent = 100 - (world.db.budget.left or 0)
+        assert spent == 3
+        for _ in range(world.service.throttle.policy.max_failures):
+            with pytest.raises(Unauthenticated):
+                await world.service.login(EMAIL, "wrong password!")
+        derivations = world.hasher.derivations
+        with world.db.invocation(100), pytest.raises(TooManyAttempts):
+            await world.service.login(EMAIL, PASSWORD)
+        assert world.hasher.derivations == derivations  # refused before any hash
+
+    run(scenario())
+
+
 def test_refresh_rotates_and_a_spent_token_revokes_the_family_newest_included() -> None:
     async def scenario() -> None:
         world = World()
