@@ -30,8 +30,12 @@ const SCALING_REQUESTS = 20;
 const ROUND_REQUESTS = 50;
 /** The floor answers every route with the same 200. */
 const FLOOR_ROUTE = { status: 200 };
-/** Settings for the benchmark: a signing secret, and a profile TTL longer than any run (hits must stay hits). */
-const VARS = { JWT_SECRET: "pyodide-bench-secret-0123456789abcdef", PROFILE_CACHE_TTL_SECONDS: "86400" };
+/**
+ * Settings for the benchmark: a signing secret, a profile TTL longer than any run (hits must
+ * stay hits) and an access-token life longer than any run (a full run outlasts the default
+ * 15 minutes, and its seeded token must not expire under the last routes).
+ */
+const VARS = { JWT_SECRET: "pyodide-bench-secret-0123456789abcdef", PROFILE_CACHE_TTL_SECONDS: "86400", JWT_TTL_SECONDS: "86400" };
 /** What drives every worker to --memory-requests: every route but login (its PBKDF2 is WebCrypto's, not the heap's). */
 const MEMORY_MIX = ["health", "user_miss", "user_hit", "order_create", "orders_list"];
 const METHOD =
