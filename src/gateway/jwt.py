@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from shared.http import encode_json
@@ -39,21 +38,23 @@ def key_id(secret: bytes) -> str:
 class TokenPolicy:
     """`secrets[0]` signs (JWT_SECRET); all of them verify (it and JWT_PREVIOUS_SECRETS).
 
-    Built once per isolate, so each key's `kid` (an HMAC) is derived here and not per token."""
+    Built once per isolate, so each key's `kid` (an HMAC), and the signing key's encoded
+    token header that names it, are derived here and not per token."""
 
     secrets: tuple[bytes, ...]
     issuer: str
     audience: str
     leeway_seconds: int = 30
     keys: dict[str, bytes] = field(init=False, repr=False, compare=False)
-    kid: str = field(init=False, repr=False, compare=False)  # the signing key's
+    header: str = field(init=False, repr=False, compare=False)  # every token's first segment
 
     def __post_init__(self) -> None:
         if not self.secrets:
             raise ValueError("a token policy needs a signing key")
         kids = [key_id(secret) for secret in self.secrets]
         object.__setattr__(self, "keys", dict(zip(kids, self.secrets, strict=True)))
-        object.__setattr__(self, "kid", kids[0])
+        head = {"alg": ALGORITHM, "typ": "JWT", "kid": kids[0]}
+        object.__setattr__(self, "header", _b64encode(encode_json(head).encode()))
 
     @property
     def secret(self) -> bytes:
@@ -76,15 +77,9 @@ def _sign(signing_input: bytes, secret: bytes) -> bytes:
     return hmac.new(secret, signing_input, hashlib.sha256).digest()
 
 
-@cache
-def _header_segment(kid: str) -> str:
-    """The encoded header of every token a key signs: the same text each time, so made once."""
-    return _b64encode(encode_json({"alg": ALGORITHM, "typ": "JWT", "kid": kid}).encode())
-
-
 def encode(claims: dict[str, Any], policy: TokenPolicy) -> str:
     """A token signed with the policy's signing key, naming it by its `kid`."""
-    header = _header_segment(policy.kid)
+    header = policy.header
     payload = _b64encode(encode_json(claims).encode())
     signing_input = f"{header}.{payload}".encode()
     return f"{header}.{payload}.{_b64encode(_sign(signing_input, policy.secret))}"

@@ -69,7 +69,7 @@ class UserRepository:
         row = await self.db.first(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ? AND deleted_at IS NULL", user_id)
         return _user(row) if row else None
 
-    async def for_login(self, email: str, throttle_key: str) -> "LoginLookup":
+    async def for_login(self, email: str, throttle_key: str) -> LoginLookup:
         """The live account of `email` and its throttle counter (keyed `throttle_key`), in one
         statement: a login waits on both before any hash, and D1 is a round trip each."""
         row = await self.db.first(
